@@ -1,0 +1,81 @@
+// Classifying statements (SPEC section 4).
+//
+// classify_statement() reads one statement's tokens and says what kind of
+// statement it is, whether it can run inside a transaction block, and which
+// schema changes it makes whose completion must be proved (a Change). It
+// never rewrites the statement: what runs is always the original bytes.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "sql/dialect.h"
+#include "sql/splitter.h"
+
+namespace dbmig::sql {
+
+enum class StatementKind { ddl, dml, other, session, transaction_control };
+
+// "ddl", "dml", "other", "session", "transaction control".
+[[nodiscard]] std::string_view to_string(StatementKind kind);
+
+// A possibly schema-qualified name, folded as the server folds it: unquoted
+// parts lower-cased (ASCII), quoted parts kept as written (quotes removed,
+// "" unescaped). `schema` is empty when the name was not qualified.
+// (A CockroachDB three-part name db.schema.t keeps `database` too.)
+struct QualifiedName {
+  std::string database;
+  std::string schema;
+  std::string name;
+
+  // The name as SQL: every part quoted, e.g. "public"."Users".
+  [[nodiscard]] std::string quoted() const;
+  friend bool operator==(const QualifiedName&, const QualifiedName&) = default;
+};
+
+enum class ChangeKind {
+  create_index,          // CREATE [UNIQUE|INVERTED] INDEX [CONCURRENTLY] name ON t
+  create_index_on_only,  // CREATE INDEX name ON ONLY parent (PostgreSQL, partitioned)
+  reindex_concurrently,  // REINDEX INDEX CONCURRENTLY name (PostgreSQL)
+  add_constraint,        // ALTER TABLE t ADD CONSTRAINT c ... (without NOT VALID)
+  validate_constraint,   // ALTER TABLE t VALIDATE CONSTRAINT c
+};
+
+// A schema change whose completion must be proved by a verification query.
+struct Change {
+  ChangeKind kind = ChangeKind::create_index;
+  QualifiedName table;   // the table the index/constraint is on; empty name for reindex
+  QualifiedName object;  // the index or constraint; for an index its schema is the table's
+  bool concurrently = false;
+  bool if_not_exists = false;
+  bool unique = false;
+  std::size_t offset = 0;  // byte offset in the file where the change's statement begins
+
+  friend bool operator==(const Change&, const Change&) = default;
+};
+
+// A finding about one statement: offset is a byte offset in the file.
+struct Finding {
+  Severity severity = Severity::warning;
+  std::size_t offset = 0;
+  std::string message;
+  std::string hint;
+};
+
+struct Classification {
+  StatementKind kind = StatementKind::other;
+  std::string command;              // upper-case leading words, e.g. "CREATE INDEX", "ALTER TABLE"
+  bool non_transactional = false;   // cannot run inside a transaction block
+  std::vector<Change> changes;      // changes that need proof
+  std::vector<Finding> findings;    // per-statement warnings/errors (unnamed index, ...)
+};
+
+// Classifies one statement of `source` (the whole step file) for `dialect`.
+// Never fails: an unrecognised statement is `other`... except statements the
+// dialect cannot run, which carry an error Finding.
+[[nodiscard]] Classification classify_statement(const Statement& statement,
+                                                std::string_view source, Dialect dialect);
+
+}  // namespace dbmig::sql

@@ -1,0 +1,173 @@
+// scan() decodes libpg_query's protobuf ScanResult by hand: the message has
+// two fields we need (repeated ScanToken tokens = 2, each with start = 1,
+// end = 2, token = 4, keyword_kind = 5), and decoding five varints is simpler
+// and lighter than linking protobuf-c's generated code for the whole
+// PostgreSQL parse tree.
+#include "sql/scanner.h"
+
+#include <pg_query.h>
+
+#include <optional>
+
+namespace dbmig::sql {
+namespace {
+
+// libpg_query's Token enum values (pg_query.proto).
+constexpr int kIdent = 258;
+constexpr int kUIdent = 259;
+constexpr int kFConst = 260;
+constexpr int kSConst = 261;
+constexpr int kUSConst = 262;
+constexpr int kBConst = 263;
+constexpr int kXConst = 264;
+constexpr int kOp = 265;
+constexpr int kIConst = 266;
+constexpr int kParam = 267;
+constexpr int kTypecast = 268;
+constexpr int kNotEquals = 274;
+constexpr int kSqlComment = 275;
+constexpr int kCComment = 276;
+
+class ProtoReader {
+ public:
+  ProtoReader(const unsigned char* data, std::size_t size) : p_(data), end_(data + size) {}
+  [[nodiscard]] bool done() const { return p_ >= end_; }
+
+  std::optional<std::uint64_t> varint() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
+      const unsigned char byte = *p_++;
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    return std::nullopt;
+  }
+
+  // Skips a field of the given wire type; false on malformed input.
+  bool skip(std::uint64_t wire_type) {
+    switch (wire_type) {
+      case 0: return varint().has_value();
+      case 1: return advance(8);
+      case 2: {
+        auto len = varint();
+        return len && advance(*len);
+      }
+      case 5: return advance(4);
+      default: return false;
+    }
+  }
+
+  std::optional<ProtoReader> sub_message() {
+    auto len = varint();
+    if (!len || *len > static_cast<std::uint64_t>(end_ - p_)) return std::nullopt;
+    ProtoReader sub(p_, *len);
+    p_ += *len;
+    return sub;
+  }
+
+ private:
+  bool advance(std::uint64_t n) {
+    if (n > static_cast<std::uint64_t>(end_ - p_)) return false;
+    p_ += n;
+    return true;
+  }
+  const unsigned char* p_;
+  const unsigned char* end_;
+};
+
+TokenKind kind_of(int raw, int keyword_kind) {
+  if (keyword_kind != 0) return TokenKind::keyword;
+  switch (raw) {
+    case kIdent:
+    case kUIdent: return TokenKind::identifier;
+    case kSConst:
+    case kUSConst:
+    case kBConst:
+    case kXConst: return TokenKind::string;
+    case kFConst:
+    case kIConst: return TokenKind::number;
+    case kParam: return TokenKind::parameter;
+    case kSqlComment:
+    case kCComment: return TokenKind::comment;
+    default: break;
+  }
+  if (raw == kOp || (raw >= kTypecast && raw <= kNotEquals)) return TokenKind::op;
+  return raw < 256 ? TokenKind::punctuation : TokenKind::keyword;
+}
+
+std::optional<Token> decode_token(ProtoReader reader) {
+  Token token;
+  int keyword_kind = 0;
+  while (!reader.done()) {
+    auto key = reader.varint();
+    if (!key) return std::nullopt;
+    const std::uint64_t field = *key >> 3;
+    const std::uint64_t wire = *key & 7;
+    if (wire != 0 || field == 3 || field > 5) {
+      if (!reader.skip(wire)) return std::nullopt;
+      continue;
+    }
+    auto value = reader.varint();
+    if (!value) return std::nullopt;
+    const auto v = static_cast<std::uint32_t>(*value);
+    if (field == 1) token.begin = v;
+    if (field == 2) token.end = v;
+    if (field == 4) token.raw = static_cast<int>(v);
+    if (field == 5) keyword_kind = static_cast<int>(v);
+  }
+  token.kind = kind_of(token.raw, keyword_kind);
+  return token;
+}
+
+std::optional<std::vector<Token>> decode_scan_result(const PgQueryProtobuf& pbuf) {
+  std::vector<Token> tokens;
+  ProtoReader reader(reinterpret_cast<const unsigned char*>(pbuf.data), pbuf.len);
+  while (!reader.done()) {
+    auto key = reader.varint();
+    if (!key) return std::nullopt;
+    if ((*key >> 3) == 2 && (*key & 7) == 2) {
+      auto sub = reader.sub_message();
+      if (!sub) return std::nullopt;
+      auto token = decode_token(*sub);
+      if (!token) return std::nullopt;
+      tokens.push_back(*token);
+    } else if (!reader.skip(*key & 7)) {
+      return std::nullopt;
+    }
+  }
+  return tokens;
+}
+
+}  // namespace
+
+std::expected<std::vector<Token>, ScanError> scan(std::string_view source) {
+  const std::string terminated(source);  // libpg_query wants a NUL-terminated string
+  PgQueryScanResult result = pg_query_scan(terminated.c_str());
+  std::expected<std::vector<Token>, ScanError> out;
+  if (result.error != nullptr) {
+    const int cursor = result.error->cursorpos;  // 1-based, 0 when unknown
+    std::string message = result.error->message != nullptr ? result.error->message : "syntax error";
+    out = std::unexpected(ScanError{cursor > 0 ? static_cast<std::size_t>(cursor - 1) : 0,
+                                    std::move(message)});
+  } else if (auto tokens = decode_scan_result(result.pbuf)) {
+    out = std::move(*tokens);
+  } else {
+    out = std::unexpected(ScanError{0, "internal error: cannot decode libpg_query scan result"});
+  }
+  pg_query_free_scan_result(result);
+  return out;
+}
+
+bool is_word(const Token& token, std::string_view source, std::string_view word) {
+  if (token.kind != TokenKind::keyword && token.kind != TokenKind::identifier) return false;
+  const std::string_view text = token.text(source);
+  if (text.size() != word.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != word[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace dbmig::sql

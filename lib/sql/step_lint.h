@@ -1,0 +1,36 @@
+// Reading a whole step: split, classify every statement, apply the step-level
+// rules of SPEC section 4 (one DDL per step, statements that cannot run in a
+// transaction block, transaction control, DDL mixed with DML, ...).
+#pragma once
+
+#include <expected>
+#include <string_view>
+#include <vector>
+
+#include "sql/classify.h"
+#include "sql/splitter.h"
+
+namespace dbmig::sql {
+
+struct StepRules {
+  Dialect dialect = Dialect::postgres;
+  bool marked_non_transactional = false;  // file named up[N]-danger-non-transactional.sql
+  bool multi_ddl_allowed = false;         // version is within multi_ddl_allowed_through
+};
+
+struct StepAnalysis {
+  std::vector<Statement> statements;
+  std::vector<Classification> classifications;  // one per statement
+  bool transactional = true;    // false when marked, or when a statement cannot run in a transaction
+  int ddl_count = 0;
+  std::vector<Change> changes;  // every change that needs proof, in statement order
+  std::vector<Finding> findings;  // statement and step findings, ordered by offset
+};
+
+// Analyses one step file's text. Fails only when the text cannot be split
+// (lexical error); rule violations are error Findings in the result.
+// An empty step (no statement) is an error Finding at offset 0.
+[[nodiscard]] std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
+                                                                   const StepRules& rules);
+
+}  // namespace dbmig::sql
