@@ -18,7 +18,7 @@
 #   3. as a last resort any cluster that is nevertheless online is stopped
 #      (never dropped: an existing cluster on a developer machine is theirs).
 #
-# Usage: scripts/install-deps.sh [--lint]   (--lint also installs clang-format/clang-tidy 14)
+# Usage: scripts/install-deps.sh [--lint]   (--lint also installs clang-format-14 and clang-tidy-16)
 set -euo pipefail
 
 packages=(
@@ -28,7 +28,7 @@ packages=(
   postgresql-common postgresql-15 postgresql-client-15
 )
 if [[ "${1:-}" == "--lint" ]]; then
-  packages+=(clang-format-14 clang-tidy-14)
+  packages+=(clang-format-14 clang-tidy-16)
 fi
 
 missing_packages() {
