@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 jobs="${DBMIG_JOBS:-2}"
+# Test executables run one at a time by default: the database tests time
+# leases and polling, and two cores shared with a build are easily starved.
+ctest_jobs="${DBMIG_CTEST_JOBS:-1}"
 skip_sanitize="${DBMIG_SKIP_SANITIZE:-0}"
 if [[ "${CI:-}" == "true" ]]; then
   skip_sanitize=0
@@ -27,7 +30,7 @@ run_stage() {
   if cmake -S . -B "$build_dir" "$@" &&
     cmake --build "$build_dir" -j "$jobs" &&
     echo "==> [$name] ctest" &&
-    ctest --test-dir "$build_dir" --output-on-failure -j 1; then
+    ctest --test-dir "$build_dir" --output-on-failure -j "$ctest_jobs"; then
     summary+=("$name: passed ($((SECONDS - started))s)")
   else
     summary+=("$name: FAILED ($((SECONDS - started))s)")
