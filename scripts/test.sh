@@ -45,7 +45,7 @@ run_stage release build -DCMAKE_BUILD_TYPE=Release -DDBMIG_WERROR=ON
 if [[ "$skip_sanitize" == "1" ]]; then
   summary+=("asan+ubsan: skipped (DBMIG_SKIP_SANITIZE=1)")
 else
-  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
   run_stage asan+ubsan build-asan -DCMAKE_BUILD_TYPE=Debug -DDBMIG_WERROR=ON -DDBMIG_SANITIZE=ON
 fi
