@@ -136,7 +136,9 @@ void expect_split_error(const FailCase& row) {
 
 const std::vector<SplitCase>& split_cases() {
   static const std::vector<SplitCase> cases = {
-      {"two statements", "SELECT 1;\nSELECT 2;", {{"SELECT 1", 1, 1, true}, {"SELECT 2", 2, 1, true}}},
+      {"two statements",
+       "SELECT 1;\nSELECT 2;",
+       {{"SELECT 1", 1, 1, true}, {"SELECT 2", 2, 1, true}}},
       {"doubled quote in string",
        "INSERT INTO t VALUES ('a;''b'';');\nSELECT 1;",
        {{"INSERT INTO t VALUES ('a;''b'';')", 1, 1, true}, {"SELECT 1", 2, 1, true}}},
