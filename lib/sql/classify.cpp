@@ -632,6 +632,11 @@ class Classifier {
     const std::size_t before = out_.findings.size();
     if (w_.word(0, "upsert")) cockroach_only(0, "UPSERT");
     if (w_.words(0, {"set", "cluster", "setting"})) cockroach_only(0, "SET CLUSTER SETTING");
+    for (std::string_view object : {"type", "view"}) {
+      if (w_.word(0, "create") && w_.word(1, object) && w_.words(2, {"if", "not", "exists"})) {
+        cockroach_only(2, "CREATE " + ascii_upper(object) + " IF NOT EXISTS");
+      }
+    }
     for (std::size_t i = 0; i < w_.size(); ++i) check_postgres_token(i);
     if (out_.findings.size() == before || !has_errors_since(before)) check_pg_grammar();
   }
@@ -656,7 +661,7 @@ class Classifier {
     }
     const Token& token = w_.at(i);
     if (token.kind == TokenKind::op && w_.text(i) == "@" && i > 0 && w_.name_at(i - 1) &&
-        w_.name_at(i + 1) && w_.at(i - 1).end == token.begin) {
+        w_.name_at(i + 1)) {
       cockroach_only(i, "an index hint table@index");
     }
     if (token.kind == TokenKind::op && w_.text(i) == "::" && w_.punct(i + 1, ':') &&

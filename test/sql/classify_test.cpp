@@ -321,6 +321,9 @@ const FindingRow kFindingRows[] = {
     {pg, "CREATE INVERTED INDEX i ON t (j)", error, "INVERTED INDEX", 1, 8},
     {pg, "SELECT * FROM t@i", error, "index hint", 1, 16},
     {pg, "UPSERT INTO t VALUES (1)", error, "UPSERT", 1, 1},
+    {pg, "ALTER INDEX t @ t_pkey RENAME TO k", error, "index hint", 1, 15},
+    {pg, "CREATE TYPE IF NOT EXISTS e AS ENUM ('a')", error, "CREATE TYPE IF NOT EXISTS", 1, 13},
+    {pg, "CREATE VIEW IF NOT EXISTS v AS SELECT 1", error, "CREATE VIEW IF NOT EXISTS", 1, 13},
     {pg, "SELECT 1:::INT", error, ":::", 1, 9},
     {pg, "ALTER TABLE t ALTER PRIMARY KEY USING COLUMNS (a)", error, "ALTER PRIMARY KEY", 1, 15},
     {pg, "SET CLUSTER SETTING x = 1", error, "SET CLUSTER SETTING", 1, 1},
@@ -369,6 +372,8 @@ const std::pair<Dialect, std::string_view> kCleanRows[] = {
     {crdb, "CREATE TABLE t (a INT PRIMARY KEY, b STRING ARRAY, INDEX (b), FAMILY (a, b))"},
     {crdb, "SELECT * FROM t@i WHERE a = 1:::INT8"},
     {crdb, "ALTER TABLE t ADD CONSTRAINT IF NOT EXISTS c CHECK (a > 0)"},
+    {crdb, "CREATE TYPE IF NOT EXISTS e AS ENUM ('a')"},
+    {crdb, "ALTER INDEX t @ t_pkey RENAME TO k"},
 };
 
 TEST(ClassifyStatement, AcceptsEachDialectsOwnSyntax) {
