@@ -638,7 +638,7 @@ class Classifier {
       }
     }
     for (std::size_t i = 0; i < w_.size(); ++i) check_postgres_token(i);
-    if (out_.findings.size() == before || !has_errors_since(before)) check_pg_grammar();
+    if (!has_errors_since(before)) check_pg_grammar();
   }
 
   bool has_errors_since(std::size_t first) const {

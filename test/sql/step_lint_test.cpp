@@ -150,6 +150,8 @@ const std::pair<std::string_view, StepRules> kQuietRows[] = {
     {"CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\nANALYZE t;", {pg, true}},
     // DO with COMMIT in a non-transactional step is fine.
     {"DO $$ BEGIN COMMIT; END $$;", {pg, true}},
+    // A marked step runs statement by statement: its own BEGIN/COMMIT is allowed.
+    {"BEGIN;\nUPDATE t SET a = 1;\nCOMMIT;", {pg, true}},
 };
 
 TEST(AnalyzeStep, StaysQuietWhereNoRuleApplies) {
