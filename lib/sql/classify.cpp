@@ -248,8 +248,8 @@ constexpr std::array kCreateModifiers = {"or",       "replace",  "unique",  "inv
                                          "local",    "trusted",  "procedural", "default",
                                          "recursive", "constraint"};
 // Object types spelled with two words.
-constexpr std::array kTwoWordObjects = {"materialized", "foreign", "event", "access",
-                                        "user",         "text",    "operator"};
+constexpr std::array kTwoWordObjects = {"materialized", "foreign", "event",   "access",
+                                        "user",         "text",    "operator", "default"};
 
 std::string ddl_command(const Words& w) {
   std::string command = ascii_upper(w.text(0));
@@ -659,6 +659,7 @@ class Classifier {
         (w_.punct(i + 1, '(') || w_.name_at(i + 1))) {
       cockroach_only(i, "FAMILY");
     }
+    if (inline_index_at(i)) cockroach_only(i, "an index defined inside CREATE TABLE");
     const Token& token = w_.at(i);
     if (token.kind == TokenKind::op && w_.text(i) == "@" && i > 0 && w_.name_at(i - 1) &&
         w_.name_at(i + 1)) {
@@ -668,6 +669,15 @@ class Classifier {
         w_.at(i + 1).begin == token.end) {
       cockroach_only(i, "the ::: cast");
     }
+  }
+
+  // CREATE TABLE t (..., [UNIQUE|INVERTED] INDEX ...): a table element
+  // (after `(` or `,`) that starts with INDEX.
+  bool inline_index_at(std::size_t i) const {
+    if (!w_.words(0, {"create", "table"}) || i == 0) return false;
+    const bool qualified = w_.word(i, "unique") || w_.word(i, "inverted");
+    if (!w_.word(qualified ? i + 1 : i, "index")) return false;
+    return w_.punct(i - 1, '(') || w_.punct(i - 1, ',');
   }
 
   // Runs the PostgreSQL 15 grammar; a rejection is only a warning because
