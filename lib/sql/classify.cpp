@@ -430,8 +430,7 @@ class Classifier {
     change.if_not_exists = w_.words(i, {"if", "not", "exists"});
     if (change.if_not_exists) i += 3;
     std::optional<std::string> name;
-    if (!w_.word(i, "on")) {
-      if (!w_.name_at(i)) return;
+    if (!w_.word(i, "on") && w_.name_at(i)) {
       auto [folded, next] = read_identifier(w_, i, dialect_);
       name = std::move(folded);
       i = next;
@@ -440,19 +439,22 @@ class Classifier {
     const bool only = w_.word(i + 1, "only");
     auto table = read_qualified_name(w_, i + (only ? 2 : 1), dialect_);
     if (!table) return;
+    if (!name) {
+      warn_unnamed_index(table->first, table->second);
+      return;
+    }
     change.kind = only ? ChangeKind::create_index_on_only : ChangeKind::create_index;
     change.table = table->first;
+    change.object = QualifiedName{change.table.database, change.table.schema, *name};
+    record_index(std::move(change));
+  }
+
+  void record_index(Change change) {
     if (!change.if_not_exists) {
       rerun_hazard(0, "CREATE INDEX without IF NOT EXISTS fails when the step is re-run",
                    "write CREATE INDEX IF NOT EXISTS: a non-transactional step must be "
                    "idempotent");
     }
-    if (!name) {
-      warn_unnamed_index(table->first, table->second);
-      return;
-    }
-    change.object = QualifiedName{"", change.table.schema, *name};
-    change.object.database = change.table.database;
     out_.changes.push_back(std::move(change));
   }
 
@@ -719,8 +721,10 @@ class Classifier {
     if ((w_.word(0, "create") || w_.word(0, "drop")) && w_.word(1, "tablespace")) {
       postgres_only(0, ascii_upper(w_.text(0)) + " TABLESPACE");
     }
-    for (const Change& change : out_.changes) {
-      if (change.kind == ChangeKind::create_index_on_only) postgres_only(0, "CREATE INDEX ... ON ONLY");
+    if (w_.word(0, "create") && index_word_position(w_) != 0) {
+      for (std::size_t i = 0; i + 1 < w_.size(); ++i) {
+        if (w_.words(i, {"on", "only"})) postgres_only(i, "CREATE INDEX ... ON ONLY");
+      }
     }
   }
 

@@ -339,7 +339,8 @@ const FindingRow kFindingRows[] = {
     {crdb, "CLUSTER t USING i", error, "CLUSTER is PostgreSQL-only", 1, 1},
     {crdb, "REINDEX INDEX i", error, "REINDEX is PostgreSQL-only", 1, 1},
     {crdb, "ALTER SYSTEM SET x = 1", error, "ALTER SYSTEM is PostgreSQL-only", 1, 1},
-    {crdb, "CREATE INDEX i ON ONLY p (a)", error, "ON ONLY is PostgreSQL-only", 1, 1},
+    {crdb, "CREATE INDEX i ON ONLY p (a)", error, "ON ONLY is PostgreSQL-only", 1, 16},
+    {crdb, "CREATE INDEX ON ONLY p (a)", error, "ON ONLY is PostgreSQL-only", 1, 14},
     {crdb, "CREATE TABLESPACE ts LOCATION '/x'", error, "CREATE TABLESPACE", 1, 1},
     {crdb, "DROP TABLESPACE ts", error, "DROP TABLESPACE", 1, 1},
     {crdb, "LISTEN c", error, "LISTEN is PostgreSQL-only", 1, 1},
@@ -396,6 +397,7 @@ TEST(ClassifyStatement, RerunHazardsNameMissingIfNotExists) {
   } rows[] = {
       {pg, "CREATE INDEX CONCURRENTLY i ON t (a)", 1},
       {pg, "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)", 0},
+      {pg, "CREATE INDEX CONCURRENTLY ON t (a)", 0},  // unnamed: its own warning says it all
       {pg, "ALTER TABLE t ADD COLUMN a int", 1},
       {pg, "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int", 0},
       {pg, "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)", 0},  // PostgreSQL has no IF NOT EXISTS
