@@ -22,17 +22,18 @@ void add(StepAnalysis& step, Severity severity, std::size_t offset, std::string 
   step.findings.push_back({severity, offset, std::move(message), std::move(hint)});
 }
 
-// In a step marked non-transactional every statement runs on its own in
-// autocommit, so an explicit BEGIN ... COMMIT there is the author's choice.
-void check_transaction_control(StepAnalysis& step, const StepRules& rules) {
-  if (rules.marked_non_transactional) return;
+// dbmig owns transactions (SPEC 4): a transactional step runs in the one
+// transaction that also records it, and a step marked non-transactional runs
+// each statement in autocommit; a BEGIN/COMMIT of the author's would break
+// either, so it is an error in every step.
+void check_transaction_control(StepAnalysis& step) {
   for (std::size_t i = 0; i < step.statements.size(); ++i) {
     const Classification& c = step.classifications[i];
     if (c.kind != StatementKind::transaction_control) continue;
     add(step, Severity::error, step.statements[i].begin,
         c.command + " is transaction control, which a step may not contain",
-        "remove it: dbmig runs each step in its own transaction (or name the file "
-        "-danger-non-transactional)");
+        "remove it: dbmig runs each step in its own transaction, or each statement of a "
+        "-danger-non-transactional step on its own");
   }
 }
 
@@ -106,7 +107,7 @@ std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
     step.findings.insert(step.findings.end(), c.findings.begin(), c.findings.end());
     step.classifications.push_back(std::move(c));
   }
-  check_transaction_control(step, rules);
+  check_transaction_control(step);
   check_ddl_count(step, rules);
   check_non_transactional(step, rules);
   step.transactional = runs_transactional(step, rules);

@@ -107,6 +107,7 @@ const FindingRow kFindingRows[] = {
      "cannot run inside a transaction block", 2, 1},
     {"SELECT 1;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);", {pg}, error,
      "-danger-non-transactional", 2, 1},
+    {"UPDATE t SET a = 1;\nCOMMIT;", {pg, true}, error, "COMMIT is transaction control", 2, 1},
     {"VACUUM t; ANALYZE t;", {pg}, error, "VACUUM cannot run inside a transaction block", 1, 1},
     {"SET CLUSTER SETTING a = 1; SELECT 1;", {crdb}, error, "SET CLUSTER SETTING cannot run", 1,
      1},
@@ -150,8 +151,6 @@ const std::pair<std::string_view, StepRules> kQuietRows[] = {
     {"CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\nANALYZE t;", {pg, true}},
     // DO with COMMIT in a non-transactional step is fine.
     {"DO $$ BEGIN COMMIT; END $$;", {pg, true}},
-    // A marked step runs statement by statement: its own BEGIN/COMMIT is allowed.
-    {"BEGIN;\nUPDATE t SET a = 1;\nCOMMIT;", {pg, true}},
 };
 
 TEST(AnalyzeStep, StaysQuietWhereNoRuleApplies) {
