@@ -217,6 +217,7 @@ Connection Connection::open(const ConnectOptions& options) {
   if (PQstatus(connection.conn_.get()) != CONNECTION_OK) {
     throw client_error(connection.conn_.get(), "");
   }
+  PQsetNoticeProcessor(connection.conn_.get(), [](void*, const char*) {}, nullptr);
   connection.cancel_ = std::make_unique<CancelHandle>(PQgetCancel(connection.conn_.get()));
   return connection;
 }

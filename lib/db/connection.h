@@ -62,7 +62,8 @@ struct ConnectOptions {
 class Connection {
  public:
   // Connects. Throws DbError (connection_lost() true) when the server cannot
-  // be reached or refuses; its message never holds a password.
+  // be reached or refuses; its message never holds a password. Server
+  // notices (NOTICE, WARNING) are discarded, never printed to stderr.
   static Connection open(const ConnectOptions& options);
 
   // Defined in connection.cpp, where CancelHandle is complete. A moved-from

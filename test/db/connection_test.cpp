@@ -219,6 +219,13 @@ TEST_F(ConnectionTest, MovedFromConnectionIsClosedAndThrowsConnectionLost) {
   EXPECT_EQ(moved.exec("SELECT 1").get(0, 0), "1");
 }
 
+TEST_F(ConnectionTest, ServerNoticesAreNotPrintedToStderr) {
+  Connection connection = connect();
+  ::testing::internal::CaptureStderr();
+  connection.exec("DROP TABLE IF EXISTS never_existed");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
 TEST_F(ConnectionTest, ReportsServerVersionAndBackendPid) {
   Connection connection = connect();
   EXPECT_GE(connection.server_version(), 150000);
