@@ -17,6 +17,7 @@
 
 #include "db/connection.h"
 #include "sql/classify.h"
+#include "sql/quoting.h"
 #include "sql/splitter.h"
 #include "support/pg_server.h"
 
@@ -366,37 +367,49 @@ TEST_F(ConcurrentBuild, IndexIsFalseWhileBuiltConcurrentlyThenTrue) {
   EXPECT_TRUE(proves(*connection_, index_change(kT, "t_x"), true));
 }
 
-TEST_F(ConcurrentBuild, ReindexIsFalseWhileRunningAndAfterACancelLeavesCcnew) {
-  connection_->exec("CREATE INDEX t_x ON t (x)");
-  // The snapshot must predate the REINDEX: retake it now that t_x exists.
+// Index names that REINDEX CONCURRENTLY's leftovers are derived from: plain,
+// mixed case (quoted), and 63 bytes (PostgreSQL clips it to fit "_ccnew").
+class CancelledReindex : public ConcurrentBuild,
+                         public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(CancelledReindex, IsFalseWhileRunningAndWhileItsCcnewIsLeftOver) {
+  const std::string& index = GetParam();
+  const std::string quoted = quote_identifier(index);
+  const Change change = reindex_change(qualified("public", index));
+  connection_->exec("CREATE INDEX " + quoted + " ON t (x)");
+  // The snapshot must predate the REINDEX's own: retake it now that the index exists.
   snapshot_holder_->exec("COMMIT");
   snapshot_holder_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
   snapshot_holder_->exec("SELECT count(*) FROM unrelated");
   db::Connection reindexer = connect();
   auto reindex = std::async(std::launch::async, [&]() -> std::string {
     try {
-      reindexer.exec("REINDEX INDEX CONCURRENTLY t_x");
+      reindexer.exec("REINDEX INDEX CONCURRENTLY " + quoted);
       return "completed";
     } catch (const db::DbError& error) {
       return error.sqlstate();
     }
   });
   ASSERT_TRUE(wait_for_phase("waiting for old snapshots"));
-  EXPECT_TRUE(proves(*connection_, reindex_change(qualified("public", "t_x")), false));
+  EXPECT_TRUE(proves(*connection_, change, false)) << "while running";
   reindexer.cancel();
   EXPECT_EQ(reindex.get(), "57014");
   release_snapshot();
   db::Result leftover = connection_->exec(
-      "SELECT i.indisvalid FROM pg_catalog.pg_index i"
-      " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid WHERE c.relname = 't_x_ccnew'");
-  ASSERT_EQ(leftover.rows(), 1) << "a cancelled REINDEX CONCURRENTLY leaves t_x_ccnew";
-  EXPECT_EQ(leftover.get(0, 0), "f");
-  EXPECT_TRUE(proves(*connection_, reindex_change(qualified("public", "t_x")), false));
-  connection_->exec("DROP INDEX t_x_ccnew");
-  EXPECT_TRUE(proves(*connection_, reindex_change(qualified("public", "t_x")), true));
-  connection_->exec("REINDEX INDEX CONCURRENTLY t_x");
-  EXPECT_TRUE(proves(*connection_, reindex_change(qualified("public", "t_x")), true));
+      "SELECT pg_catalog.quote_ident(c.relname), i.indisvalid FROM pg_catalog.pg_index i"
+      " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+      " WHERE i.indrelid = 'public.t'::regclass AND c.relname ~ '_ccnew[0-9]*$'");
+  ASSERT_EQ(leftover.rows(), 1) << "a cancelled REINDEX CONCURRENTLY leaves a _ccnew index";
+  EXPECT_EQ(leftover.get(0, 1), "f");
+  EXPECT_TRUE(proves(*connection_, change, false)) << "with leftover " << leftover.get(0, 0);
+  connection_->exec("DROP INDEX " + std::string(leftover.get(0, 0)));
+  EXPECT_TRUE(proves(*connection_, change, true)) << "leftover dropped";
+  connection_->exec("REINDEX INDEX CONCURRENTLY " + quoted);
+  EXPECT_TRUE(proves(*connection_, change, true)) << "reindexed";
 }
+
+INSTANTIATE_TEST_SUITE_P(IndexNames, CancelledReindex,
+                         ::testing::Values("t_x", "T_Mixed Case", std::string(63, 'i')));
 
 }  // namespace
 }  // namespace dbmig::sql
