@@ -28,6 +28,8 @@ struct PlannedStep {
 struct PlannedVersion {
   std::string name;
   std::optional<std::int64_t> number;
+  std::filesystem::path path;  // the version directory
+  bool multi_ddl_allowed = false;
   std::vector<PlannedStep> steps;
 };
 
@@ -36,6 +38,10 @@ struct Plan {
   sql::Dialect dialect = sql::Dialect::postgres;
   std::vector<PlannedVersion> versions;  // oldest first
   std::vector<Diagnostic> warnings;      // lint warnings (errors make build_plan fail)
+  // Orphan `<stem>.verify.sql` files (no `<stem>.sql`) that carry dbmig's
+  // header: not an error, but spurious (generate-verify removes them).
+  // Orphans without the header make build_plan fail.
+  std::vector<std::filesystem::path> generated_orphan_verify_files;
 
   // Index in `versions` of the version named `name` (directory name, or N
   // alone in numbered trees); nullopt when unknown.
@@ -58,8 +64,13 @@ struct VerifyFileProblem {
   std::filesystem::path path;
 };
 
-// Missing, stale (content differs) or spurious (dbmig-generated but no longer
-// wanted) verify files of the plan, in version/step order.
+// Missing, stale (content differs from what dbmig would generate) or spurious
+// verify files of the plan, in version/step order (a version's orphans after
+// its steps). Spurious means a verify file exists where none is wanted: a
+// dbmig-generated orphan, or a file beside a step without verifiable change,
+// whether it carries dbmig's header or not (no proof is wanted there, so
+// --check flags it; generate-verify removes only generated files and leaves
+// hand-written ones for a person to delete).
 [[nodiscard]] std::vector<VerifyFileProblem> check_verify_files(const Plan& plan);
 
 }  // namespace dbmig::migration
