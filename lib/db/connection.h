@@ -44,6 +44,11 @@ class Result {
   std::unique_ptr<pg_result, Deleter> result_;
 };
 
+// How open() builds libpq's parameters (PQconnectdbParams, expand_dbname=1):
+// connect_timeout and keepalives come first, so a value written in
+// `conninfo` wins over them; application_name comes after, so dbmig's name
+// wins; `options` is merged: the conninfo's own `options` value followed by
+// `-c idle_in_transaction_session_timeout=<ms>` (which therefore wins).
 struct ConnectOptions {
   // A postgres:// URL or key=value conninfo; "" means libpq's own PG* defaults.
   std::string conninfo;
@@ -57,15 +62,19 @@ struct ConnectOptions {
 class Connection {
  public:
   // Connects. Throws DbError (connection_lost() true) when the server cannot
-  // be reached or refuses; its message never holds a password.
+  // be reached or refuses; its message never holds a password. Server
+  // notices (NOTICE, WARNING) are discarded, never printed to stderr.
   static Connection open(const ConnectOptions& options);
 
-  Connection(Connection&&) noexcept = default;
-  Connection& operator=(Connection&&) noexcept = default;
+  // Defined in connection.cpp, where CancelHandle is complete. A moved-from
+  // Connection is closed: ok() is false and every statement throws.
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
   ~Connection();
 
   // Runs one statement with the simple protocol and returns its result.
-  // Throws DbError on any failure.
+  // Throws DbError on any failure (connection_lost() when the connection
+  // broke or was never open; during_commit when `sql` is COMMIT/END).
   Result exec(std::string_view sql);
 
   // Runs one statement with $1..$n text parameters (nullopt = NULL).

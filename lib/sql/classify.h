@@ -70,6 +70,12 @@ struct Classification {
   bool non_transactional = false;   // cannot run inside a transaction block
   std::vector<Change> changes;      // changes that need proof
   std::vector<Finding> findings;    // per-statement warnings/errors (unnamed index, ...)
+  // Warnings that matter only when the statement runs outside a transaction
+  // (a failed non-transactional step is re-run): CREATE INDEX / ADD COLUMN /
+  // ADD CONSTRAINT without IF NOT EXISTS where the dialect has it. analyze_step
+  // moves them into the step's findings when the step is non-transactional.
+  std::vector<Finding> rerun_hazards;
+  bool commits_inside = false;      // DO/CALL whose text contains the word COMMIT
 };
 
 // Classifies one statement of `source` (the whole step file) for `dialect`.

@@ -138,6 +138,38 @@ std::optional<std::vector<Token>> decode_scan_result(const PgQueryProtobuf& pbuf
   return tokens;
 }
 
+// PostgreSQL reports an error position as a 1-based *character* position
+// (pg_mbstrlen_with_len over UTF-8); this converts it to a byte offset by
+// counting UTF-8 lead bytes. 0 ("unknown") maps to offset 0.
+std::size_t byte_offset_of_character(std::string_view source, int cursor) {
+  if (cursor <= 1) return 0;
+  const auto wanted = static_cast<std::size_t>(cursor - 1);
+  std::size_t characters = 0;
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(source[i]);
+    if ((byte & 0xC0) == 0x80) continue;  // continuation byte
+    if (characters == wanted) return i;
+    ++characters;
+  }
+  return source.size();
+}
+
+// pg_query_scan reports U&'...' strings and U&"..." identifiers with an end
+// offset equal to their start. Since only whitespace separates tokens, such a
+// token ends at the last non-whitespace byte before the next token (this also
+// covers a U&'...' string continued on the next line).
+void repair_unicode_quoted_ends(std::vector<Token>& tokens, std::string_view source) {
+  constexpr std::string_view kWhitespace = " \t\n\r\f\v";
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].raw != kUSConst && tokens[i].raw != kUIdent) continue;
+    const std::size_t limit = i + 1 < tokens.size() ? tokens[i + 1].begin : source.size();
+    const std::size_t last = source.substr(0, limit).find_last_not_of(kWhitespace);
+    if (last != std::string_view::npos && last >= tokens[i].begin) {
+      tokens[i].end = static_cast<std::uint32_t>(last + 1);
+    }
+  }
+}
+
 }  // namespace
 
 std::expected<std::vector<Token>, ScanError> scan(std::string_view source) {
@@ -145,11 +177,11 @@ std::expected<std::vector<Token>, ScanError> scan(std::string_view source) {
   PgQueryScanResult result = pg_query_scan(terminated.c_str());
   std::expected<std::vector<Token>, ScanError> out;
   if (result.error != nullptr) {
-    const int cursor = result.error->cursorpos;  // 1-based, 0 when unknown
     std::string message = result.error->message != nullptr ? result.error->message : "syntax error";
-    out = std::unexpected(ScanError{cursor > 0 ? static_cast<std::size_t>(cursor - 1) : 0,
-                                    std::move(message)});
+    out = std::unexpected(
+        ScanError{byte_offset_of_character(source, result.error->cursorpos), std::move(message)});
   } else if (auto tokens = decode_scan_result(result.pbuf)) {
+    repair_unicode_quoted_ends(*tokens, source);
     out = std::move(*tokens);
   } else {
     out = std::unexpected(ScanError{0, "internal error: cannot decode libpg_query scan result"});

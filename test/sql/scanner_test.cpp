@@ -29,6 +29,25 @@ TEST(Scan, ReportsUnterminatedStringAtItsStart) {
   EXPECT_NE(tokens.error().message.find("unterminated quoted string"), std::string::npos);
 }
 
+TEST(Scan, ReportsErrorOffsetInBytesAfterMultiByteCharacters) {
+  // PostgreSQL counts characters; "é" is two bytes, so the quote is at byte 11.
+  auto tokens = scan("select \u00e9, 'abc");
+  ASSERT_FALSE(tokens.has_value());
+  EXPECT_EQ(tokens.error().offset, 11u);
+}
+
+TEST(Scan, GivesUnicodeQuotedTokensTheirFullExtent) {
+  // libpg_query reports these with end == begin; scan() repairs them.
+  const std::string_view sql = "SELECT U&'d\\0061t;a' UESCAPE '!', U&\"a\"\"b\" , U&'x'\n  'y';";
+  auto tokens = scan(sql);
+  ASSERT_TRUE(tokens.has_value()) << tokens.error().message;
+  std::vector<std::string_view> got;
+  for (const auto& t : *tokens) got.push_back(t.text(sql));
+  const std::vector<std::string_view> want = {
+      "SELECT", "U&'d\\0061t;a'", "UESCAPE", "'!'", ",", "U&\"a\"\"b\"", ",", "U&'x'\n  'y'", ";"};
+  EXPECT_EQ(got, want);
+}
+
 TEST(IsWord, MatchesKeywordsAndUnquotedIdentifiersCaseInsensitively) {
   const std::string_view sql = "Create \"create\" storing";
   auto tokens = scan(sql);

@@ -1,0 +1,121 @@
+// analyze_step(): the step-level rules of SPEC section 4 on top of
+// classify_statement().
+//
+// Idempotency warnings (CREATE INDEX / ADD COLUMN / ADD CONSTRAINT without
+// IF NOT EXISTS) are reported only for steps that run non-transactionally: a
+// transactional step is atomic, so after a failure nothing of it remains and
+// a re-run starts clean; only a step whose statements commit one by one can
+// be left half-applied and must tolerate being run again.
+#include "sql/step_lint.h"
+
+#include <algorithm>
+#include <string>
+
+namespace dbmig::sql {
+namespace {
+
+constexpr std::string_view kNonTransactionalHint =
+    "move it to its own step, or name the file upN-danger-non-transactional.sql";
+
+void add(StepAnalysis& step, Severity severity, std::size_t offset, std::string message,
+         std::string hint) {
+  step.findings.push_back({severity, offset, std::move(message), std::move(hint)});
+}
+
+void check_transaction_control(StepAnalysis& step) {
+  for (std::size_t i = 0; i < step.statements.size(); ++i) {
+    const Classification& c = step.classifications[i];
+    if (c.kind != StatementKind::transaction_control) continue;
+    add(step, Severity::error, step.statements[i].begin,
+        c.command + " is transaction control, which a step may not contain",
+        "remove it: dbmig runs each step in its own transaction (or name the file "
+        "-danger-non-transactional)");
+  }
+}
+
+void check_ddl_count(StepAnalysis& step, const StepRules& rules) {
+  std::vector<std::size_t> ddl;
+  bool has_dml = false;
+  for (std::size_t i = 0; i < step.statements.size(); ++i) {
+    if (step.classifications[i].kind == StatementKind::ddl) ddl.push_back(i);
+    if (step.classifications[i].kind == StatementKind::dml) has_dml = true;
+  }
+  step.ddl_count = static_cast<int>(ddl.size());
+  if (ddl.size() > 1 && !rules.multi_ddl_allowed) {
+    add(step, Severity::error, step.statements[ddl[1]].begin,
+        "step has " + std::to_string(ddl.size()) +
+            " DDL statements; at most one is allowed (this is the second)",
+        "split the step into up1.sql, up2.sql, ... with one DDL statement each");
+  }
+  if (!ddl.empty() && has_dml) {
+    add(step, Severity::warning, step.statements[ddl[0]].begin,
+        "step mixes DDL with DML (data changes)",
+        "move the data change into its own step so each step does one thing");
+  }
+}
+
+void check_non_transactional(StepAnalysis& step, const StepRules& rules) {
+  if (rules.marked_non_transactional || step.statements.size() < 2) return;
+  for (std::size_t i = 0; i < step.statements.size(); ++i) {
+    const Classification& c = step.classifications[i];
+    if (!c.non_transactional) continue;
+    add(step, Severity::error, step.statements[i].begin,
+        c.command + " cannot run inside a transaction block, so it must be the only "
+                    "statement of its step",
+        std::string(kNonTransactionalHint));
+  }
+}
+
+void check_opaque_commits(StepAnalysis& step) {
+  if (!step.transactional) return;
+  for (std::size_t i = 0; i < step.statements.size(); ++i) {
+    if (!step.classifications[i].commits_inside) continue;
+    add(step, Severity::warning, step.statements[i].begin,
+        step.classifications[i].command +
+            " contains COMMIT, which fails or breaks atomicity inside the step's transaction",
+        "move the transaction handling out of the block, or name the file "
+        "-danger-non-transactional");
+  }
+}
+
+bool runs_transactional(const StepAnalysis& step, const StepRules& rules) {
+  if (rules.marked_non_transactional) return false;
+  if (rules.dialect == Dialect::cockroach && step.ddl_count > 0) return false;
+  return std::none_of(step.classifications.begin(), step.classifications.end(),
+                      [](const Classification& c) { return c.non_transactional; });
+}
+
+}  // namespace
+
+std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
+                                                     const StepRules& rules) {
+  auto statements = split_statements(source);
+  if (!statements) return std::unexpected(std::move(statements.error()));
+  StepAnalysis step;
+  step.statements = std::move(*statements);
+  if (step.statements.empty()) {
+    add(step, Severity::error, 0, "empty step: the file holds no SQL statement",
+        "write the step's statement, or delete the file");
+  }
+  for (const Statement& statement : step.statements) {
+    Classification c = classify_statement(statement, source, rules.dialect);
+    step.changes.insert(step.changes.end(), c.changes.begin(), c.changes.end());
+    step.findings.insert(step.findings.end(), c.findings.begin(), c.findings.end());
+    step.classifications.push_back(std::move(c));
+  }
+  check_transaction_control(step);
+  check_ddl_count(step, rules);
+  check_non_transactional(step, rules);
+  step.transactional = runs_transactional(step, rules);
+  check_opaque_commits(step);
+  if (!step.transactional) {
+    for (const Classification& c : step.classifications) {
+      step.findings.insert(step.findings.end(), c.rerun_hazards.begin(), c.rerun_hazards.end());
+    }
+  }
+  std::stable_sort(step.findings.begin(), step.findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.offset < b.offset; });
+  return step;
+}
+
+}  // namespace dbmig::sql
