@@ -77,20 +77,25 @@ Command add_apply_command(CLI::App& app, CommonOptions& common) {
   CLI::App* command = app.add_subcommand(
       "apply", "apply pending migrations, advancing only after each change is proved complete");
   auto arguments = std::make_shared<ApplyArguments>();
-  command->add_option("--to", arguments->to, "stop after VERSION (directory name, or N)");
+  command->add_option("--to", arguments->to, "stop after VERSION (directory name, or N)")
+      ->type_name("VERSION");
   command->add_flag("--dry-run", arguments->dry_run, "print the plan, touch nothing");
   command->add_flag("--repair", arguments->repair,
                     "drop the step's INVALID index left by a failed build, then re-run the step");
   command->add_flag("--allow-drift", arguments->allow_drift,
                     "apply even though applied step files changed on disk");
   command->add_option("--verify-timeout", arguments->verify_timeout,
-                      "how long to wait for a change to complete (DUR, default 30m)");
+                      "how long to wait for a change to complete (DUR, default 30m)")
+      ->type_name("DUR");
   command->add_option("--lock-timeout", arguments->lock_timeout,
-                      "how long to wait for another runner's lease (DUR, default 60s)");
+                      "how long to wait for another runner's lease (DUR, default 60s)")
+      ->type_name("DUR");
   command->add_option("--ddl-lock-timeout", arguments->ddl_lock_timeout,
-                      "lock_timeout of transactional steps (DUR, default 5s)");
+                      "lock_timeout of transactional steps (DUR, default 5s)")
+      ->type_name("DUR");
   command->add_option("--lease-ttl", arguments->lease_ttl,
-                      "runner lease time-to-live (DUR, default 15s)");
+                      "runner lease time-to-live (DUR, default 15s)")
+      ->type_name("DUR");
   add_common_options(*command, common);
   return {command, [&common, arguments] { return run_apply(common, *arguments); }};
 }

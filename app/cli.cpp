@@ -88,15 +88,18 @@ const CLI::App& parsed_command(const CLI::App& app, const std::vector<Command>& 
 }  // namespace
 
 void add_common_options(CLI::App& app, CommonOptions& common) {
-  app.add_option("--dir", common.dir, "migration directory (env DBMIG_DIR)");
+  app.add_option("--dir", common.dir, "migration directory (env DBMIG_DIR)")->type_name("DIR");
   app.add_option("--db", common.db,
                  "postgres:// URL or key=value conninfo (env DATABASE_URL; else libpq's PG* "
-                 "variables)");
+                 "variables)")
+      ->type_name("URL");
   app.add_option("--dialect", common.dialect,
                  "postgres or cockroach (default: dbmig.json, else postgres)")
-      ->check(CLI::IsMember({"postgres", "cockroach"}));
+      ->check(CLI::IsMember({"postgres", "cockroach"}))
+      ->type_name("DIALECT");
   app.add_option("--state-schema", common.state_schema,
-                 "schema of dbmig's state tables (default dbmig)");
+                 "schema of dbmig's state tables (default dbmig)")
+      ->type_name("NAME");
   app.add_flag("--json", common.json, "machine-readable JSON output (docs/json.md)");
   app.add_flag("--quiet", common.quiet, "only warnings, errors and results");
   app.add_flag("--verbose", common.verbose, "also debug lines");

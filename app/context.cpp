@@ -61,27 +61,10 @@ migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporte
   return std::move(*plan);
 }
 
-std::string display_path(const migration::Plan& plan, const std::filesystem::path& path) {
-  const std::filesystem::path relative = path.lexically_relative(plan.root);
-  if (relative.empty() || *relative.begin() == "..") return path.string();
-  return relative.string();
-}
-
-std::string_view to_string(migration::VerifyFileProblem::Kind kind) {
-  switch (kind) {
-    case migration::VerifyFileProblem::Kind::missing: return "missing";
-    case migration::VerifyFileProblem::Kind::stale: return "stale";
-    case migration::VerifyFileProblem::Kind::spurious: return "spurious";
-  }
-  return "unknown";
-}
-
 std::chrono::milliseconds duration_option(std::string_view option, const std::string& text) {
   auto duration = parse_duration(text);
   if (!duration) {
-    throw Failure(ExitCode::usage_error,
-                  std::string(option) + " " + text + ": " + duration.error(),
-                  "a duration is a number with ms, s, m or h (a bare number is seconds)");
+    throw Failure(ExitCode::usage_error, std::string(option) + ": " + duration.error());
   }
   return *duration;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "engine/inspect.h"
 #include "engine/options.h"
 #include "engine/report.h"
 #include "migration/plan.h"
@@ -29,12 +30,8 @@ namespace dbmig::app {
 // invalid, before anything touches a database.
 [[nodiscard]] migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporter);
 
-// `path` relative to the plan's root when it lies below it (for listings).
-[[nodiscard]] std::string display_path(const migration::Plan& plan,
-                                       const std::filesystem::path& path);
-
-// "missing", "stale" or "spurious".
-[[nodiscard]] std::string_view to_string(migration::VerifyFileProblem::Kind kind);
+using engine::relative_path;
+using engine::to_string;
 
 // Parses a DUR option value; throws Failure(usage_error) naming the option.
 [[nodiscard]] std::chrono::milliseconds duration_option(std::string_view option,

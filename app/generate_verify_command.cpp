@@ -20,7 +20,7 @@ ExitCode check(const migration::Plan& plan, engine::Reporter& reporter) {
   nlohmann::json listed = nlohmann::json::array();
   std::string text;
   for (const migration::VerifyFileProblem& problem : problems) {
-    const std::string path = display_path(plan, problem.path);
+    const std::string path = relative_path(plan, problem.path);
     listed.push_back({{"problem", to_string(problem.kind)}, {"path", path}});
     text += std::string(to_string(problem.kind)) + " " + path + '\n';
   }
@@ -43,15 +43,15 @@ ExitCode generate(const migration::Plan& plan, engine::Reporter& reporter) {
   nlohmann::json kept = nlohmann::json::array();
   std::string text;
   for (const auto& path : result.written) {
-    written.push_back(display_path(plan, path));
-    text += "wrote " + display_path(plan, path) + '\n';
+    written.push_back(relative_path(plan, path));
+    text += "wrote " + relative_path(plan, path) + '\n';
   }
   for (const auto& path : result.removed) {
-    removed.push_back(display_path(plan, path));
-    text += "removed " + display_path(plan, path) + '\n';
+    removed.push_back(relative_path(plan, path));
+    text += "removed " + relative_path(plan, path) + '\n';
   }
   for (const auto& path : result.kept) {
-    kept.push_back(display_path(plan, path));
+    kept.push_back(relative_path(plan, path));
     reporter.diagnostic({.severity = Severity::warning,
                          .file = path.string(),
                          .message = "verify file is not wanted but was not written by dbmig",
