@@ -416,6 +416,13 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
 
   const std::vector<db::Result> results = step_->exec_script(script);
   const std::size_t own = step.analysis.changes.size() + (postgres ? 1 : 0) + (last ? 1 : 0) + 2;
+  if (results.size() < own) {
+    rollback_quietly(*step_);
+    throw Failure(ExitCode::runtime_failure,
+                  step_label(version, step) + ": the server returned " +
+                      std::to_string(results.size()) + " results for a script of at least " +
+                      std::to_string(own) + " statements; nothing was recorded");
+  }
   const std::size_t first_proof = results.size() - own;
   if (results.back().rows() != 1) {
     rollback_quietly(*step_);
