@@ -1,6 +1,5 @@
 // dbmig apply: validate the directory and its verify files, then run the
 // engine's completion barrier.
-#include <iostream>
 #include <memory>
 
 #include "cli.h"
@@ -63,9 +62,9 @@ void require_current_verify_files(const migration::Plan& plan, engine::Reporter&
   }
 }
 
-ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments) {
+ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
+                   engine::Reporter& reporter) {
   const engine::ApplyOptions options = apply_options(arguments);
-  engine::Reporter reporter(output_options(common), std::cout, std::cerr);
   const migration::Plan plan = load_plan(common, reporter);
   require_current_verify_files(plan, reporter);
   return engine::apply(plan, connection_settings(common), options, reporter);
@@ -97,7 +96,9 @@ Command add_apply_command(CLI::App& app, CommonOptions& common) {
                       "runner lease time-to-live (DUR, default 15s)")
       ->type_name("DUR");
   add_common_options(*command, common);
-  return {command, [&common, arguments] { return run_apply(common, *arguments); }};
+  return {command, false, [&common, arguments](engine::Reporter& reporter) {
+            return run_apply(common, *arguments, reporter);
+          }};
 }
 
 }  // namespace dbmig::app
