@@ -57,10 +57,16 @@ int report_db_error(CommandOutput& output, const CommonOptions& common,
 }
 
 int report_parse_error(const CLI::App& command, const CLI::ParseError& error) {
-  const std::string name =
-      command.get_parent() == nullptr ? "dbmig" : "dbmig " + command.get_name();
-  std::cerr << "dbmig: error: " << error.what() << '\n'
-            << "  hint: run '" << name << " --help'\n";
+  const bool top = command.get_parent() == nullptr;
+  const std::string name = top ? "dbmig" : "dbmig " + command.get_name();
+  const std::vector<std::string> words = command.remaining();
+  const bool unknown_command = top && !words.empty() && !words.front().starts_with("-");
+  std::cerr << "dbmig: error: "
+            << (unknown_command ? "unknown command '" + words.front() + "'"
+                                : std::string(error.what()))
+            << '\n'
+            << "  hint: run '" << name << " --help'"
+            << (top ? " (commands: apply, status, verify, generate-verify)" : "") << '\n';
   return static_cast<int>(ExitCode::usage_error);
 }
 
