@@ -17,11 +17,20 @@ namespace {
 
 constexpr std::string_view kVersionText = "dbmig 0.1.0";
 
+// `text` without trailing blanks, its continuation lines indented by two
+// spaces (libpq ends messages with "\n" and indents with "\t").
 std::string trimmed(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) {
     text.remove_suffix(1);
   }
-  return std::string(text);
+  std::string result;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    result += text[i];
+    if (text[i] != '\n') continue;
+    while (i + 1 < text.size() && (text[i + 1] == '\t' || text[i + 1] == ' ')) ++i;
+    result += "  ";
+  }
+  return result;
 }
 
 int report_failure(CommandOutput& output, const Failure& failure) {

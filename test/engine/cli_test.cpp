@@ -176,6 +176,7 @@ TEST(Cli, RefusedConnectionExitsOneWithAClearMessage) {
     EXPECT_TRUE(result.err.starts_with("dbmig: error: ")) << result.err;
     EXPECT_TRUE(contains(result.err, port)) << result.err;
     EXPECT_TRUE(contains(result.err, "  database: " + conninfo + "\n")) << result.err;
+    EXPECT_FALSE(contains(result.err, "\t")) << result.err;
   }
 }
 
@@ -206,6 +207,27 @@ TEST(Cli, APasswordNeverAppearsInAnyOutput) {
         << joined(full) << "\nstdout: " << result.out << "\nstderr: " << result.err;
     EXPECT_TRUE(contains(result.err, "********")) << joined(full) << result.err;
   }
+}
+
+TEST(Cli, WrongCredentialsExitOneAndNeverPrintThePassword) {
+  DBMIG_REQUIRE_SERVER();
+  test::PgServer server({.superuser_password = "right-pw", .settings = {}});
+  TempTree tree(kValidTree);
+  const std::string dir = tree.root().string();
+  ASSERT_EQ(dbmig({"generate-verify", "--dir", dir}).exit_code, 0);
+  const std::string wrong = "postgresql://postgres:Wr0ngPassw0rd@127.0.0.1:" +
+                            std::to_string(server.port()) + "/postgres";
+  for (const std::string command : {"status", "verify", "apply"}) {
+    const ProcessResult result = dbmig({command, "--dir", dir, "--db", wrong});
+    EXPECT_EQ(result.exit_code, 1) << command << result.describe();
+    EXPECT_TRUE(contains(result.err, "password authentication failed")) << result.err;
+    EXPECT_FALSE(contains(result.out + result.err, "Wr0ngPassw0rd")) << result.err;
+  }
+  const std::string right = "postgresql://postgres:right-pw@127.0.0.1:" +
+                            std::to_string(server.port()) + "/postgres";
+  const ProcessResult status = dbmig({"status", "--dir", dir, "--db", right, "--verbose"});
+  EXPECT_EQ(status.exit_code, 0) << status.describe();
+  EXPECT_FALSE(contains(status.out + status.err, "right-pw")) << status.out;
 }
 
 class CliDatabaseTest : public test::DatabaseTest {
