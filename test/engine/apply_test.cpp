@@ -247,6 +247,24 @@ TEST_F(ApplyTest, WaitsForConcurrentIndexBuildBeforeAdvancing) {
   EXPECT_EQ(recorded_version(), "0002-i");
 }
 
+TEST_F(ApplyTest, ReportsProgressWhileItsOwnConcurrentBuildRuns) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-i/up.sql", kConcurrentIndex}});
+  ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
+  auto holder = test::connect_to(conninfo());
+  holder->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  holder->exec("SELECT 1");
+  auto releaser = std::async(std::launch::async, [&holder] {
+    std::this_thread::sleep_for(2500ms);
+    holder->exec("ROLLBACK");
+  });
+  const ApplyOutcome outcome = apply(tree);
+  releaser.wait();
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_NE(outcome.out.find("0002-i/up.sql: waiting for old snapshots"), std::string::npos)
+      << outcome.out;
+  EXPECT_EQ(index_validity("t_x_idx"), "t");
+}
+
 TEST_F(ApplyTest, RetriesATransactionalStepAfterLockTimeout) {
   MigrationTree tree({
       {"0001-t/up.sql", kCreateTable},
