@@ -575,9 +575,15 @@ bool ApplyRun::prepare_index_changes(const PlannedVersion& version, const Planne
 // the earlier run is still running is waited for, not re-issued.
 bool ApplyRun::earlier_job_running(const PlannedStep& step, const StepRecord* record) {
   if (!record) return false;
-  for (const sql::Change& change : step.analysis.changes) {
-    const auto job = find_schema_change_job(*state_, change, record->started_at);
-    if (job && job->status == "running") return true;
+  try {
+    for (const sql::Change& change : step.analysis.changes) {
+      const auto job = find_schema_change_job(*state_, change, record->started_at);
+      if (job && job->status == "running") return true;
+    }
+  } catch (const db::DbError& error) {
+    if (error.connection_lost()) throw;
+    reporter_.debug("schema change job lookup failed; re-running the step: " +
+                    error.fields().message);
   }
   return false;
 }
@@ -643,7 +649,14 @@ void ApplyRun::check_change_progress(const PlannedVersion& version, const Planne
     check_index_progress(version, step, change);
     return;
   }
-  const auto job = find_schema_change_job(*state_, change, since);
+  std::optional<SchemaChangeJob> job;
+  try {
+    job = find_schema_change_job(*state_, change, since);
+  } catch (const db::DbError& error) {
+    if (error.connection_lost()) throw;
+    reporter_.debug("schema change job lookup failed (the proof still decides): " +
+                    error.fields().message);
+  }
   if (!job) return;
   if (job->failed()) {
     fail_step(version, step,
