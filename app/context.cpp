@@ -1,7 +1,8 @@
 #include "context.h"
 
-#include <cstdlib>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "core/duration.h"
 #include "sql/dialect.h"
@@ -53,8 +54,8 @@ migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporte
       if (diagnostic.severity == Severity::error) ++errors;
     }
     throw Failure(ExitCode::usage_error,
-                  dir.string() + " is not a valid migration directory (" +
-                      std::to_string(errors) + (errors == 1 ? " error)" : " errors)"),
+                  dir.string() + " is not a valid migration directory (" + std::to_string(errors) +
+                      (errors == 1 ? " error)" : " errors)"),
                   "fix the problems listed above; nothing was done to any database");
   }
   for (const Diagnostic& warning : plan->warnings) reporter.diagnostic(warning);

@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/file_tree.h"
 #include "support/pg_server.h"
@@ -29,7 +28,7 @@ ProcessResult dbmig(const std::vector<std::string>& arguments, const Env& env = 
   options.argv = {DBMIG_EXECUTABLE};
   options.argv.insert(options.argv.end(), arguments.begin(), arguments.end());
   options.env = env;
-  options.unset_env = {"DATABASE_URL", "DBMIG_DIR", "PGHOST",     "PGPORT",
+  options.unset_env = {"DATABASE_URL", "DBMIG_DIR",  "PGHOST",     "PGPORT",
                        "PGUSER",       "PGDATABASE", "PGPASSWORD", "PGSERVICE"};
   return test::run_process(options, 2min);
 }
@@ -215,16 +214,17 @@ TEST(Cli, WrongCredentialsExitOneAndNeverPrintThePassword) {
   TempTree tree(kValidTree);
   const std::string dir = tree.root().string();
   ASSERT_EQ(dbmig({"generate-verify", "--dir", dir}).exit_code, 0);
-  const std::string wrong = "postgresql://postgres:Wr0ngPassw0rd@127.0.0.1:" +
-                            std::to_string(server.port()) + "/postgres";
+  const std::string wrong =
+      "postgresql://postgres:Wr0ngPassw0rd@127.0.0.1:" + std::to_string(server.port()) +
+      "/postgres";
   for (const std::string command : {"status", "verify", "apply"}) {
     const ProcessResult result = dbmig({command, "--dir", dir, "--db", wrong});
     EXPECT_EQ(result.exit_code, 1) << command << result.describe();
     EXPECT_TRUE(contains(result.err, "password authentication failed")) << result.err;
     EXPECT_FALSE(contains(result.out + result.err, "Wr0ngPassw0rd")) << result.err;
   }
-  const std::string right = "postgresql://postgres:right-pw@127.0.0.1:" +
-                            std::to_string(server.port()) + "/postgres";
+  const std::string right =
+      "postgresql://postgres:right-pw@127.0.0.1:" + std::to_string(server.port()) + "/postgres";
   const ProcessResult status = dbmig({"status", "--dir", dir, "--db", right, "--verbose"});
   EXPECT_EQ(status.exit_code, 0) << status.describe();
   EXPECT_FALSE(contains(status.out + status.err, "right-pw")) << status.out;
@@ -271,7 +271,8 @@ TEST_F(CliDatabaseTest, InvalidDirectoriesExitTwoAndLeaveTheDatabaseUntouched) {
 }
 
 TEST_F(CliDatabaseTest, StatusJsonOfAnInvalidDirectoryIsOneDocumentWithTheProblems) {
-  TempTree tree(std::vector<FileRow>{{"0001-a/up.sql", "CREATE TABLE t (x text DEFAULT 'oops);\n"}});
+  TempTree tree(
+      std::vector<FileRow>{{"0001-a/up.sql", "CREATE TABLE t (x text DEFAULT 'oops);\n"}});
   const ProcessResult result = run({"status", "--json", "--dir", tree.root().string()});
   EXPECT_EQ(result.exit_code, 2);
   const json document = json::parse(result.out);
@@ -353,9 +354,8 @@ TEST_F(CliDatabaseTest, ApplyStatusAndVerifyJsonCarryTheDocumentedFields) {
   const ProcessResult verified = run({"verify", "--json", "--dir", dir});
   EXPECT_EQ(verified.exit_code, 0) << verified.describe() << verified.out;
   const json proofs = json::parse(verified.out);
-  for (const char* field :
-       {"command", "dialect", "current_version", "proofs", "summary", "error", "diagnostics",
-        "exit_code"}) {
+  for (const char* field : {"command", "dialect", "current_version", "proofs", "summary", "error",
+                            "diagnostics", "exit_code"}) {
     EXPECT_TRUE(proofs.contains(field)) << field << " in " << verified.out;
   }
   ASSERT_EQ(proofs.at("proofs").size(), 1U) << verified.out;
