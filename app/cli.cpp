@@ -50,7 +50,7 @@ int report_db_error(CommandOutput& output, const CommonOptions& common, const db
                             {"detail", fields.detail},
                             {"hint", fields.hint}};
   if (fields.connection_lost) {
-    const std::string conninfo = connection_settings(common).conninfo;
+    const std::string conninfo = database_conninfo(common);
     const std::string target =
         conninfo.empty() ? "libpq defaults (PGHOST, PGPORT, ...)" : db::redact_password(conninfo);
     text += "  database: " + target + '\n';

@@ -26,9 +26,17 @@ std::filesystem::path migration_dir(const CommonOptions& common) {
   return dir;
 }
 
+std::string database_conninfo(const CommonOptions& common) {
+  return common.db.empty() ? environment("DATABASE_URL") : common.db;
+}
+
 engine::ConnectionSettings connection_settings(const CommonOptions& common) {
   engine::ConnectionSettings settings;
-  settings.conninfo = common.db.empty() ? environment("DATABASE_URL") : common.db;
+  settings.conninfo = database_conninfo(common);
+  if (common.state_schema.empty()) {
+    throw Failure(ExitCode::usage_error, "--state-schema: the schema name is empty",
+                  "leave it out for the default (dbmig)");
+  }
   settings.state_schema = common.state_schema;
   return settings;
 }

@@ -82,6 +82,7 @@ TEST(Cli, UsageErrorsExitTwoWithAMessage) {
       {{"status"}, {}, 2, "no migration directory given\n  hint: pass --dir DIR or set DBMIG_DIR"},
       {{"--dialect", "oracle", "status", "--dir", dir}, {}, 2, "oracle"},
       {{"status", "--dir"}, {}, 2, "--dir"},
+      {{"status", "--dir", dir, "--state-schema", ""}, {}, 2, "--state-schema: "},
   });
 }
 
