@@ -130,7 +130,8 @@ TEST(Cli, GenerateVerifyCheckListsEveryMissingStaleAndSpuriousFile) {
         "stale 0003-index/up.verify.sql\n", "3 verify file problems"}) {
     EXPECT_TRUE(contains(text.out, expected)) << expected << "\n" << text.out;
   }
-  const ProcessResult as_json = dbmig({"generate-verify", "--check", "--json", "--dir", dir});
+  // Common options may also come before the subcommand.
+  const ProcessResult as_json = dbmig({"--json", "--dir", dir, "generate-verify", "--check"});
   EXPECT_EQ(as_json.exit_code, 3);
   const json document = json::parse(as_json.out);
   EXPECT_EQ(document.at("command"), "generate-verify");
@@ -178,6 +179,13 @@ TEST(Cli, RefusedConnectionExitsOneWithAClearMessage) {
     EXPECT_TRUE(contains(result.err, "  database: " + conninfo + "\n")) << result.err;
     EXPECT_FALSE(contains(result.err, "\t")) << result.err;
   }
+  const ProcessResult as_json = dbmig({"apply", "--json", "--dir", dir, "--db", conninfo});
+  EXPECT_EQ(as_json.exit_code, 1);
+  const json error = json::parse(as_json.out);
+  EXPECT_EQ(error.at("event"), "error") << as_json.out;
+  EXPECT_EQ(error.at("exit_code"), 1) << as_json.out;
+  EXPECT_EQ(error.at("database"), conninfo) << as_json.out;
+  EXPECT_TRUE(contains(error.at("message"), port)) << as_json.out;
 }
 
 TEST(Cli, APasswordNeverAppearsInAnyOutput) {
