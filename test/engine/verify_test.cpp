@@ -141,6 +141,27 @@ TEST_F(VerifyTest, ADropNotYetAppliedSupersedesNothing) {
   EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0002-index/up.sql: incomplete"}));
 }
 
+TEST_F(VerifyTest, AProofQueryThatFailsIsReportedAndExitsOne) {
+  // A cross-database name: PostgreSQL's to_regclass raises 0A000 for it. The
+  // step is recorded as verified without running, as an old tool might have.
+  MigrationTree tree(std::vector<test::FileRow>{
+      {"0001-far/up.sql", "CREATE INDEX far_idx ON otherdb.public.t (x);\n"}});
+  const migration::PlannedStep& step = tree.plan().versions.at(0).steps.at(0);
+  ASSERT_EQ(step.analysis.changes.size(), 1U);
+  db::Connection connection = connect();
+  StateTables(std::string("dbmig")).ensure(connection);
+  connection.exec("UPDATE dbmig.state SET version = '0001-far'");
+  connection.exec(
+      "INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner) "
+      "VALUES ('0001-far', 1, 'up.sql', '" +
+      step.sha256 + "', 'verified', true, 'test')");
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::runtime_failure) << run.document.dump(2);
+  EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0001-far/up.sql: error"}));
+  EXPECT_EQ(run.document.at("proofs").at(0).at("error").at("sqlstate"), "0A000");
+  EXPECT_EQ(run.document.at("summary").at("error"), 1);
+}
+
 TEST_F(VerifyTest, NothingAppliedVerifiesNothing) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-index/up.sql", kIndex}});
   const VerifyRun run = verify(tree.plan());
