@@ -409,6 +409,19 @@ TEST_F(ApplyTest, VerifyTimeoutStopsWithTheStepStillApplied) {
   EXPECT_EQ(value("SELECT lease_owner FROM dbmig.state"), "NULL");
 }
 
+TEST_F(ApplyTest, ReindexConcurrentlyIsProvedWithoutLeftovers) {
+  MigrationTree tree({
+      {"0001-t/up.sql", kCreateTable},
+      {"0002-i/up.sql", "CREATE INDEX IF NOT EXISTS t_x_idx ON t (x);\n"},
+      {"0003-r/up.sql", "REINDEX INDEX CONCURRENTLY t_x_idx;\n"},
+  });
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_EQ(value("SELECT transactional FROM dbmig.steps WHERE version = '0003-r'"), "f");
+  EXPECT_EQ(step_state("0003-r", 1), "verified");
+  EXPECT_EQ(index_validity("t_x_idx"), "t");
+}
+
 TEST_F(ApplyTest, RetriesATransactionalStepAfterLockTimeout) {
   MigrationTree tree({
       {"0001-t/up.sql", kCreateTable},
