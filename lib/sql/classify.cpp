@@ -248,8 +248,8 @@ constexpr std::array kCreateModifiers = {"or",       "replace",  "unique",  "inv
                                          "local",    "trusted",  "procedural", "default",
                                          "recursive", "constraint"};
 // Object types spelled with two words.
-constexpr std::array kTwoWordObjects = {"materialized", "foreign", "event", "access",
-                                        "user",         "text",    "operator"};
+constexpr std::array kTwoWordObjects = {"materialized", "foreign", "event",   "access",
+                                        "user",         "text",    "operator", "default"};
 
 std::string ddl_command(const Words& w) {
   std::string command = ascii_upper(w.text(0));
@@ -430,8 +430,7 @@ class Classifier {
     change.if_not_exists = w_.words(i, {"if", "not", "exists"});
     if (change.if_not_exists) i += 3;
     std::optional<std::string> name;
-    if (!w_.word(i, "on")) {
-      if (!w_.name_at(i)) return;
+    if (!w_.word(i, "on") && w_.name_at(i)) {
       auto [folded, next] = read_identifier(w_, i, dialect_);
       name = std::move(folded);
       i = next;
@@ -440,19 +439,22 @@ class Classifier {
     const bool only = w_.word(i + 1, "only");
     auto table = read_qualified_name(w_, i + (only ? 2 : 1), dialect_);
     if (!table) return;
+    if (!name) {
+      warn_unnamed_index(table->first, table->second);
+      return;
+    }
     change.kind = only ? ChangeKind::create_index_on_only : ChangeKind::create_index;
     change.table = table->first;
+    change.object = QualifiedName{change.table.database, change.table.schema, *name};
+    record_index(std::move(change));
+  }
+
+  void record_index(Change change) {
     if (!change.if_not_exists) {
       rerun_hazard(0, "CREATE INDEX without IF NOT EXISTS fails when the step is re-run",
                    "write CREATE INDEX IF NOT EXISTS: a non-transactional step must be "
                    "idempotent");
     }
-    if (!name) {
-      warn_unnamed_index(table->first, table->second);
-      return;
-    }
-    change.object = QualifiedName{"", change.table.schema, *name};
-    change.object.database = change.table.database;
     out_.changes.push_back(std::move(change));
   }
 
@@ -632,8 +634,13 @@ class Classifier {
     const std::size_t before = out_.findings.size();
     if (w_.word(0, "upsert")) cockroach_only(0, "UPSERT");
     if (w_.words(0, {"set", "cluster", "setting"})) cockroach_only(0, "SET CLUSTER SETTING");
+    for (std::string_view object : {"type", "view"}) {
+      if (w_.word(0, "create") && w_.word(1, object) && w_.words(2, {"if", "not", "exists"})) {
+        cockroach_only(2, "CREATE " + ascii_upper(object) + " IF NOT EXISTS");
+      }
+    }
     for (std::size_t i = 0; i < w_.size(); ++i) check_postgres_token(i);
-    if (out_.findings.size() == before || !has_errors_since(before)) check_pg_grammar();
+    if (!has_errors_since(before)) check_pg_grammar();
   }
 
   bool has_errors_since(std::size_t first) const {
@@ -654,15 +661,25 @@ class Classifier {
         (w_.punct(i + 1, '(') || w_.name_at(i + 1))) {
       cockroach_only(i, "FAMILY");
     }
+    if (inline_index_at(i)) cockroach_only(i, "an index defined inside CREATE TABLE");
     const Token& token = w_.at(i);
     if (token.kind == TokenKind::op && w_.text(i) == "@" && i > 0 && w_.name_at(i - 1) &&
-        w_.name_at(i + 1) && w_.at(i - 1).end == token.begin) {
+        w_.name_at(i + 1)) {
       cockroach_only(i, "an index hint table@index");
     }
     if (token.kind == TokenKind::op && w_.text(i) == "::" && w_.punct(i + 1, ':') &&
         w_.at(i + 1).begin == token.end) {
       cockroach_only(i, "the ::: cast");
     }
+  }
+
+  // CREATE TABLE t (..., [UNIQUE|INVERTED] INDEX ...): a table element
+  // (after `(` or `,`) that starts with INDEX.
+  bool inline_index_at(std::size_t i) const {
+    if (!w_.words(0, {"create", "table"}) || i == 0) return false;
+    const bool qualified = w_.word(i, "unique") || w_.word(i, "inverted");
+    if (!w_.word(qualified ? i + 1 : i, "index")) return false;
+    return w_.punct(i - 1, '(') || w_.punct(i - 1, ',');
   }
 
   // Runs the PostgreSQL 15 grammar; a rejection is only a warning because
@@ -704,8 +721,10 @@ class Classifier {
     if ((w_.word(0, "create") || w_.word(0, "drop")) && w_.word(1, "tablespace")) {
       postgres_only(0, ascii_upper(w_.text(0)) + " TABLESPACE");
     }
-    for (const Change& change : out_.changes) {
-      if (change.kind == ChangeKind::create_index_on_only) postgres_only(0, "CREATE INDEX ... ON ONLY");
+    if (w_.word(0, "create") && index_word_position(w_) != 0) {
+      for (std::size_t i = 0; i + 1 < w_.size(); ++i) {
+        if (w_.words(i, {"on", "only"})) postgres_only(i, "CREATE INDEX ... ON ONLY");
+      }
     }
   }
 

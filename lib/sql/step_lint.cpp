@@ -22,7 +22,10 @@ void add(StepAnalysis& step, Severity severity, std::size_t offset, std::string 
   step.findings.push_back({severity, offset, std::move(message), std::move(hint)});
 }
 
-void check_transaction_control(StepAnalysis& step) {
+// In a step marked non-transactional every statement runs on its own in
+// autocommit, so an explicit BEGIN ... COMMIT there is the author's choice.
+void check_transaction_control(StepAnalysis& step, const StepRules& rules) {
+  if (rules.marked_non_transactional) return;
   for (std::size_t i = 0; i < step.statements.size(); ++i) {
     const Classification& c = step.classifications[i];
     if (c.kind != StatementKind::transaction_control) continue;
@@ -103,7 +106,7 @@ std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
     step.findings.insert(step.findings.end(), c.findings.begin(), c.findings.end());
     step.classifications.push_back(std::move(c));
   }
-  check_transaction_control(step);
+  check_transaction_control(step, rules);
   check_ddl_count(step, rules);
   check_non_transactional(step, rules);
   step.transactional = runs_transactional(step, rules);

@@ -21,10 +21,15 @@ struct StepRules {
 struct StepAnalysis {
   std::vector<Statement> statements;
   std::vector<Classification> classifications;  // one per statement
-  bool transactional = true;    // false when marked, or when a statement cannot run in a transaction
+  // The mode dbmig runs the step in: false when the file is marked, when a
+  // statement cannot run in a transaction block, and on CockroachDB for every
+  // step holding DDL (SPEC section 6).
+  bool transactional = true;
   int ddl_count = 0;
   std::vector<Change> changes;  // every change that needs proof, in statement order
-  std::vector<Finding> findings;  // statement and step findings, ordered by offset
+  // Statement and step findings, ordered by offset; the statements'
+  // rerun_hazards are included only when the step is not transactional.
+  std::vector<Finding> findings;
 };
 
 // Analyses one step file's text. Fails only when the text cannot be split

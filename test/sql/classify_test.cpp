@@ -112,7 +112,8 @@ const KindRow kKindRows[] = {
     {pg, "CREATE USER bob", ddl, "CREATE USER", false},
     {pg, "VACUUM ANALYZE t", other, "VACUUM", true},
     {pg, "ALTER SYSTEM SET work_mem = '64MB'", other, "ALTER SYSTEM", true},
-    {pg, "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO bob", other, "ALTER DEFAULT", false},
+    {pg, "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO bob", other,
+     "ALTER DEFAULT PRIVILEGES", false},
     {pg, "SELECT 1", dml, "SELECT", false},
     {pg, "(SELECT 1)", dml, "SELECT", false},
     {pg, "INSERT INTO t VALUES (1)", dml, "INSERT", false},
@@ -321,18 +322,25 @@ const FindingRow kFindingRows[] = {
     {pg, "CREATE INVERTED INDEX i ON t (j)", error, "INVERTED INDEX", 1, 8},
     {pg, "SELECT * FROM t@i", error, "index hint", 1, 16},
     {pg, "UPSERT INTO t VALUES (1)", error, "UPSERT", 1, 1},
+    {pg, "ALTER INDEX t @ t_pkey RENAME TO k", error, "index hint", 1, 15},
+    {pg, "CREATE TYPE IF NOT EXISTS e AS ENUM ('a')", error, "CREATE TYPE IF NOT EXISTS", 1, 13},
+    {pg, "CREATE VIEW IF NOT EXISTS v AS SELECT 1", error, "CREATE VIEW IF NOT EXISTS", 1, 13},
     {pg, "SELECT 1:::INT", error, ":::", 1, 9},
     {pg, "ALTER TABLE t ALTER PRIMARY KEY USING COLUMNS (a)", error, "ALTER PRIMARY KEY", 1, 15},
     {pg, "SET CLUSTER SETTING x = 1", error, "SET CLUSTER SETTING", 1, 1},
     {pg, "ALTER TABLE t ADD CONSTRAINT IF NOT EXISTS c CHECK (a > 0)", error,
      "ADD CONSTRAINT IF NOT EXISTS", 1, 19},
     {pg, "CREATE TABLE t (a INT, FAMILY f (a))", error, "FAMILY", 1, 24},
+    {pg, "CREATE TABLE t (a INT, INDEX i (a))", error, "index defined inside CREATE TABLE", 1,
+     24},
+    {pg, "CREATE TABLE t (a INT,\n  UNIQUE INDEX (a))", error, "index defined inside", 2, 3},
     {pg, "CREATE TABLE t (a INT,\n  b INT UNIQ)", warning, "PostgreSQL 15 grammar rejects", 2, 9},
     {crdb, "VACUUM t", error, "VACUUM is PostgreSQL-only", 1, 1},
     {crdb, "CLUSTER t USING i", error, "CLUSTER is PostgreSQL-only", 1, 1},
     {crdb, "REINDEX INDEX i", error, "REINDEX is PostgreSQL-only", 1, 1},
     {crdb, "ALTER SYSTEM SET x = 1", error, "ALTER SYSTEM is PostgreSQL-only", 1, 1},
-    {crdb, "CREATE INDEX i ON ONLY p (a)", error, "ON ONLY is PostgreSQL-only", 1, 1},
+    {crdb, "CREATE INDEX i ON ONLY p (a)", error, "ON ONLY is PostgreSQL-only", 1, 16},
+    {crdb, "CREATE INDEX ON ONLY p (a)", error, "ON ONLY is PostgreSQL-only", 1, 14},
     {crdb, "CREATE TABLESPACE ts LOCATION '/x'", error, "CREATE TABLESPACE", 1, 1},
     {crdb, "DROP TABLESPACE ts", error, "DROP TABLESPACE", 1, 1},
     {crdb, "LISTEN c", error, "LISTEN is PostgreSQL-only", 1, 1},
@@ -369,6 +377,8 @@ const std::pair<Dialect, std::string_view> kCleanRows[] = {
     {crdb, "CREATE TABLE t (a INT PRIMARY KEY, b STRING ARRAY, INDEX (b), FAMILY (a, b))"},
     {crdb, "SELECT * FROM t@i WHERE a = 1:::INT8"},
     {crdb, "ALTER TABLE t ADD CONSTRAINT IF NOT EXISTS c CHECK (a > 0)"},
+    {crdb, "CREATE TYPE IF NOT EXISTS e AS ENUM ('a')"},
+    {crdb, "ALTER INDEX t @ t_pkey RENAME TO k"},
 };
 
 TEST(ClassifyStatement, AcceptsEachDialectsOwnSyntax) {
@@ -387,6 +397,7 @@ TEST(ClassifyStatement, RerunHazardsNameMissingIfNotExists) {
   } rows[] = {
       {pg, "CREATE INDEX CONCURRENTLY i ON t (a)", 1},
       {pg, "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)", 0},
+      {pg, "CREATE INDEX CONCURRENTLY ON t (a)", 0},  // unnamed: its own warning says it all
       {pg, "ALTER TABLE t ADD COLUMN a int", 1},
       {pg, "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int", 0},
       {pg, "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)", 0},  // PostgreSQL has no IF NOT EXISTS
