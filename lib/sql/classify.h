@@ -47,7 +47,7 @@ enum class ChangeKind {
 struct Change {
   ChangeKind kind = ChangeKind::create_index;
   QualifiedName table;   // the table the index/constraint is on; empty name for reindex
-  QualifiedName object;  // the index or constraint; for an index its schema is the table's
+  QualifiedName object;  // the index or constraint; an index takes the table's database/schema
   bool concurrently = false;
   bool if_not_exists = false;
   bool unique = false;
@@ -79,8 +79,13 @@ struct Classification {
 };
 
 // Classifies one statement of `source` (the whole step file) for `dialect`.
-// Never fails: an unrecognised statement is `other`... except statements the
-// dialect cannot run, which carry an error Finding.
+// Never fails: an unrecognised statement is `other`. Findings: a warning for
+// an unnamed index or constraint (with PostgreSQL's own name for it as the
+// suggestion); an error for syntax the dialect cannot run (CockroachDB-only
+// syntax on postgres, PostgreSQL-only statements on cockroach); on postgres a
+// warning when the PostgreSQL 15 grammar (libpg_query) rejects the statement
+// and no error was found already. Names are folded as the server folds them
+// (on postgres also truncated to 63 bytes).
 [[nodiscard]] Classification classify_statement(const Statement& statement,
                                                 std::string_view source, Dialect dialect);
 

@@ -416,6 +416,31 @@ TEST(ClassifyStatement, DetectsCommitInsideDoAndCall) {
   EXPECT_FALSE(classify("SELECT 'commit'", pg).commits_inside);
 }
 
+// Every prefix of every statement above (cut after any token) classifies
+// without reading past the statement: offsets stay inside the text.
+TEST(ClassifyStatement, HandlesEveryTruncatedStatement) {
+  std::vector<std::string> sqls;
+  for (const KindRow& row : kKindRows) sqls.emplace_back(row.sql);
+  for (const ChangeRow& row : kChangeRows) sqls.push_back(row.sql);
+  for (const FindingRow& row : kFindingRows) sqls.emplace_back(row.sql);
+  std::size_t classified = 0;
+  for (const std::string& sql : sqls) {
+    const Statement full = whole(sql);
+    for (std::size_t n = 1; n <= full.tokens.size(); ++n) {
+      Statement cut = full;
+      cut.tokens.resize(n);
+      cut.end = cut.tokens.back().end;
+      for (Dialect dialect : {pg, crdb}) {
+        const Classification c = classify_statement(cut, sql, dialect);
+        for (const Finding& f : c.findings) EXPECT_LE(f.offset, cut.end) << sql << " / " << n;
+        for (const Change& ch : c.changes) EXPECT_EQ(ch.offset, cut.begin) << sql << " / " << n;
+        ++classified;
+      }
+    }
+  }
+  EXPECT_GT(classified, 1000u);
+}
+
 TEST(QualifiedName, QuotesEveryPart) {
   EXPECT_EQ(qn("", "t").quoted(), "\"t\"");
   EXPECT_EQ(qn("public", "We\"ird").quoted(), "\"public\".\"We\"\"ird\"");

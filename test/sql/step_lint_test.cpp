@@ -249,10 +249,13 @@ TEST(AnalyzeStep, OmicronCorpusHasNoErrorsOnCockroach) {
       "create_index %zu, add_constraint %zu, validate_constraint %zu; %zu warnings\n",
       steps.size(), statements, non_transactional, changes[ChangeKind::create_index],
       changes[ChangeKind::add_constraint], changes[ChangeKind::validate_constraint], warnings);
-  EXPECT_GE(steps.size(), 400u);
-  EXPECT_GE(statements, 450u);
-  EXPECT_GE(changes[ChangeKind::create_index], 100u);
-  EXPECT_GE(changes[ChangeKind::add_constraint], 5u);
+  // Observed: 664 steps, 782 statements, 597 non-transactional steps, 130
+  // create_index and 53 add_constraint changes, 18 warnings.
+  EXPECT_GE(steps.size(), 600u);
+  EXPECT_GE(statements, 700u);
+  EXPECT_GE(non_transactional, 500u);
+  EXPECT_GE(changes[ChangeKind::create_index], 120u);
+  EXPECT_GE(changes[ChangeKind::add_constraint], 40u);
 }
 
 }  // namespace
