@@ -13,6 +13,9 @@
 // Where psql tolerates broken input and keeps reading, dbmig reports an error
 // instead: a `)` without its `(` (psql ignores it), and a `(` or BEGIN body
 // still open at end of file (psql would wait for more input).
+//
+// Cost: scan() (libpg_query's pg_query_scan) dominates; the pass here adds
+// about a tenth and allocates only the statement vectors.
 #include "sql/splitter.h"
 
 #include <algorithm>
@@ -258,6 +261,11 @@ class Splitter {
 }  // namespace
 
 std::expected<std::vector<Statement>, SplitError> split_statements(std::string_view source) {
+  // The scanner reads a C string: a NUL would silently end the text there.
+  if (const auto nul = source.find('\0'); nul != std::string_view::npos) {
+    return std::unexpected(error_at(source, nul, "NUL byte in SQL text",
+                                    "remove it: PostgreSQL cannot receive a NUL byte"));
+  }
   auto tokens = scan(source);
   if (!tokens) return std::unexpected(from_scan_error(source, tokens.error()));
   return Splitter(source, *tokens).run();

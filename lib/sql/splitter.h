@@ -1,11 +1,14 @@
 // Splitting a step file into statements.
 //
 // split_statements() walks the PostgreSQL scanner's tokens (scanner.h) and
-// cuts at every top-level `;`. A `;` does not end a statement inside
-// parentheses or inside a `BEGIN ATOMIC ... END` body of CREATE [OR REPLACE]
-// FUNCTION/PROCEDURE (the same rule psql applies). Statement spans exclude
-// surrounding whitespace, comments and the `;`, so that the statements and
-// the text between them reproduce the file byte for byte.
+// cuts at every top-level `;`, exactly where psql would send a command: a
+// `;` does not end a statement inside parentheses (PostgreSQL's multi-action
+// `CREATE RULE ... DO ALSO (...; ...)`) or inside a `BEGIN ATOMIC ... END`
+// body of CREATE [OR REPLACE] FUNCTION/PROCEDURE (psql's BEGIN/CASE/END
+// counting heuristic). Statement spans exclude surrounding whitespace,
+// comments and the `;`, so that the statements and the text between them
+// reproduce the file byte for byte, and the text between them holds only
+// whitespace, comments and `;`.
 #pragma once
 
 #include <expected>
@@ -38,10 +41,14 @@ struct SplitError {
   std::string hint;        // e.g. "close the string with '"
 };
 
-// Statements of `source` in order. A source holding only whitespace and
-// comments yields no statement. Fails on a lexical error (unterminated
-// quote/comment/dollar quote...) or an unbalanced parenthesis / BEGIN ATOMIC
-// body at end of input, with the position where the construct started.
+// Statements of `source` in order. A source holding only whitespace,
+// comments and `;` yields no statement; empty statements (`;;`) yield none.
+// Fails, with the position where the construct started and a hint, on:
+// every lexical error of the PostgreSQL scanner (unterminated quoted string,
+// quoted identifier, dollar quote or /* comment, bad Unicode escape, trailing
+// junk after a number, ...); a NUL byte; a `)` without its `(` (psql would
+// ignore it); a `(` or a BEGIN ATOMIC body still open at end of input (psql
+// would wait for more input). Linear in the size of `source`.
 [[nodiscard]] std::expected<std::vector<Statement>, SplitError> split_statements(
     std::string_view source);
 

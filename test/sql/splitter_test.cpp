@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -135,7 +136,9 @@ void expect_split_error(const FailCase& row) {
 
 const std::vector<SplitCase>& split_cases() {
   static const std::vector<SplitCase> cases = {
-      {"two statements", "SELECT 1;\nSELECT 2;", {{"SELECT 1", 1, 1, true}, {"SELECT 2", 2, 1, true}}},
+      {"two statements",
+       "SELECT 1;\nSELECT 2;",
+       {{"SELECT 1", 1, 1, true}, {"SELECT 2", 2, 1, true}}},
       {"doubled quote in string",
        "INSERT INTO t VALUES ('a;''b'';');\nSELECT 1;",
        {{"INSERT INTO t VALUES ('a;''b'';')", 1, 1, true}, {"SELECT 1", 2, 1, true}}},
@@ -290,6 +293,7 @@ TEST(SplitStatements, ReportsEveryErrorWithPositionAndHint) {
        "space"},
       {"zero-length identifier", "SELECT \"\"", "zero-length delimited identifier", 1, 8,
        "name"},
+      {"NUL byte", std::string_view("SELECT 1;\nSELECT \0 2", 20), "NUL byte", 2, 8, "remove"},
       {"unclosed parenthesis", "SELECT 1;\nSELECT (1;\nSELECT 2", "unclosed (", 2, 8, ")"},
       {"outermost unclosed parenthesis", "SELECT (a, (b), (c", "unclosed (", 1, 8, ")"},
       {"unmatched closing parenthesis", "SELECT 1);", "unmatched )", 1, 9, "("},
@@ -356,6 +360,20 @@ std::size_t terminator_of(const Statement& s, const std::vector<Token>& tokens) 
   return it != tokens.end() && it->is(';') ? it->begin : std::string::npos;
 }
 
+// The oracle's span without its leading/trailing whitespace and comments:
+// from its first to its last non-comment token.
+std::pair<std::size_t, std::size_t> trimmed_span(const OracleStatement& o,
+                                                 const std::vector<Token>& tokens) {
+  std::size_t begin = o.end;
+  std::size_t end = o.begin;
+  for (const Token& t : tokens) {
+    if (t.kind == TokenKind::comment || t.begin < o.begin || t.end > o.end) continue;
+    begin = std::min<std::size_t>(begin, t.begin);
+    end = std::max<std::size_t>(end, t.end);
+  }
+  return {begin, end};
+}
+
 // "" when our split agrees with the oracle's on `source`, else the difference.
 std::string oracle_disagreement(const std::string& source) {
   auto ours = split_statements(source);
@@ -378,8 +396,11 @@ std::string oracle_disagreement(const std::string& source) {
       return "statement " + std::to_string(i) + " ends at " + std::to_string(our_end) +
              ", oracle at " + std::to_string(o.end);
     }
-    if (s.begin < o.begin || s.end > o.end) {
-      return "statement " + std::to_string(i) + " lies outside the oracle's span";
+    const auto [trimmed_begin, trimmed_end] = trimmed_span(o, *tokens);
+    if (s.begin != trimmed_begin || s.end != trimmed_end) {
+      return "statement " + std::to_string(i) + " is [" + std::to_string(s.begin) + ", " +
+             std::to_string(s.end) + "), oracle's trimmed span [" +
+             std::to_string(trimmed_begin) + ", " + std::to_string(trimmed_end) + ")";
     }
   }
   return "";
