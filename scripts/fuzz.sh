@@ -9,7 +9,8 @@
 # from the committed seeds fuzz/corpus/TARGET/ (read only here: copy a new
 # crash there by hand, named crash-<what>, to keep it as a regression test).
 # Crashes land in build-fuzz/artifacts/TARGET/; libFuzzer's log in
-# build-fuzz/artifacts/TARGET/fuzz-0.log. The fuzzer runs at nice 19 in one
+# build-fuzz/artifacts/TARGET/fuzz-0.log. fuzz_split_classify also reads the
+# shared CockroachDB corpus ../shared/corpora/omicron-crdb when present. The fuzzer runs at nice 19 in one
 # job (the machine is shared). Needs scripts/install-deps.sh --fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,11 +38,18 @@ dictionary=()
 if [[ -f "fuzz/$target.dict" ]]; then
   dictionary=("-dict=$PWD/fuzz/$target.dict")
 fi
+# Read-only seeds: the committed corpus and, for the SQL target, the real
+# CockroachDB migrations of the shared corpus when it is present.
+seeds=("$PWD/fuzz/corpus/$target")
+shared_sql="$PWD/../shared/corpora/omicron-crdb"
+if [[ "$target" == fuzz_split_classify && -d "$shared_sql" ]]; then
+  seeds+=("$shared_sql")
+fi
 
 export ASAN_SYMBOLIZER_PATH="${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)}"
 cd "$artifacts"
 nice -n 19 "$OLDPWD/$build/fuzz/$target" -max_total_time="$seconds" -jobs=1 -workers=1 \
   -max_len=8192 -print_final_stats=1 -artifact_prefix="$PWD/" "${dictionary[@]}" "$@" \
-  "$OLDPWD/$work_corpus" "$OLDPWD/fuzz/corpus/$target" || status=$?
+  "$OLDPWD/$work_corpus" "${seeds[@]}" || status=$?
 tail -n 25 fuzz-0.log
 exit "${status:-0}"
