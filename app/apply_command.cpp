@@ -1,0 +1,107 @@
+// dbmig apply: validate the directory and its verify files, then run the
+// engine's completion barrier.
+#include <array>
+#include <chrono>
+#include <memory>
+#include <tuple>
+
+#include "cli.h"
+#include "context.h"
+#include "engine/commands.h"
+
+namespace dbmig::app {
+namespace {
+
+struct ApplyArguments {
+  std::string to;
+  bool dry_run = false;
+  bool repair = false;
+  bool allow_drift = false;
+  // DUR options, parsed with core's parse_duration once given (even as "").
+  struct Duration {
+    CLI::Option* option = nullptr;
+    std::string text;
+    std::chrono::milliseconds engine::ApplyOptions::*field = nullptr;
+  };
+  std::array<Duration, 4> durations;
+};
+
+engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
+  engine::ApplyOptions options;
+  if (!arguments.to.empty()) options.to = arguments.to;
+  options.dry_run = arguments.dry_run;
+  options.repair = arguments.repair;
+  options.allow_drift = arguments.allow_drift;
+  for (const ApplyArguments::Duration& duration : arguments.durations) {
+    if (duration.option->count() == 0) continue;
+    options.*duration.field = duration_option(duration.option->get_name(), duration.text);
+  }
+  return options;
+}
+
+// Missing or stale verify files stop apply before it connects (exit 3);
+// spurious ones do not change any proof and are only warned about.
+void require_current_verify_files(const migration::Plan& plan, engine::Reporter& reporter) {
+  int blocking = 0;
+  for (const migration::VerifyFileProblem& problem : migration::check_verify_files(plan)) {
+    const bool spurious = problem.kind == migration::VerifyFileProblem::Kind::spurious;
+    if (!spurious) ++blocking;
+    reporter.diagnostic({.severity = spurious ? Severity::warning : Severity::error,
+                         .file = problem.path.string(),
+                         .message = "verify file is " + std::string(to_string(problem.kind)),
+                         .hint = "run dbmig generate-verify and commit the result"});
+  }
+  if (blocking > 0) {
+    throw Failure(ExitCode::check_failed,
+                  std::to_string(blocking) +
+                      (blocking == 1 ? " verify file is" : " verify files are") +
+                      " missing or stale; nothing was applied",
+                  "run dbmig generate-verify and commit the result");
+  }
+}
+
+ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
+                   engine::Reporter& reporter) {
+  const engine::ApplyOptions options = apply_options(arguments);
+  const migration::Plan plan = load_plan(common, reporter);
+  require_current_verify_files(plan, reporter);
+  return engine::apply(plan, connection_settings(common), options, reporter);
+}
+
+}  // namespace
+
+Command add_apply_command(CLI::App& app, CommonOptions& common) {
+  CLI::App* command = app.add_subcommand(
+      "apply", "apply pending migrations, advancing only after each change is proved complete");
+  auto arguments = std::make_shared<ApplyArguments>();
+  command->add_option("--to", arguments->to, "stop after VERSION (directory name, or N)")
+      ->type_name("VERSION");
+  command->add_flag("--dry-run", arguments->dry_run, "print the plan, touch nothing");
+  command->add_flag("--repair", arguments->repair,
+                    "drop the step's INVALID index left by a failed build, then re-run the step");
+  command->add_flag("--allow-drift", arguments->allow_drift,
+                    "apply even though applied step files changed on disk");
+  const std::array<std::tuple<const char*, const char*, std::chrono::milliseconds engine::ApplyOptions::*>, 4>
+      durations = {{
+          {"--verify-timeout", "how long to wait for a change to complete (DUR, default 30m)",
+           &engine::ApplyOptions::verify_timeout},
+          {"--lock-timeout", "how long to wait for another runner's lease (DUR, default 60s)",
+           &engine::ApplyOptions::lock_timeout},
+          {"--ddl-lock-timeout", "lock_timeout of transactional steps (DUR, default 5s)",
+           &engine::ApplyOptions::ddl_lock_timeout},
+          {"--lease-ttl", "runner lease time-to-live (DUR, default 15s)",
+           &engine::ApplyOptions::lease_ttl},
+      }};
+  for (std::size_t i = 0; i < durations.size(); ++i) {
+    const auto& [name, description, field] = durations[i];
+    ApplyArguments::Duration& duration = arguments->durations[i];
+    duration.option = command->add_option(name, duration.text, description)->type_name("DUR");
+    duration.field = field;
+  }
+  add_common_options(*command, common);
+  return {command, false, [&common, arguments](engine::Reporter& reporter) {
+            return run_apply(common, *arguments, reporter);
+          }};
+}
+
+}  // namespace dbmig::app

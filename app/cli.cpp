@@ -1,0 +1,150 @@
+#include "cli.h"
+
+#include <algorithm>
+#include <iostream>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "context.h"
+#include "output.h"
+#include "db/connection.h"
+#include "db/error.h"
+#include "engine/report.h"
+
+namespace dbmig::app {
+namespace {
+
+constexpr std::string_view kVersionText = "dbmig 0.1.0";
+
+// `text` without trailing blanks, its continuation lines indented by two
+// spaces (libpq ends messages with "\n" and indents with "\t").
+std::string trimmed(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
+  std::string result;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    result += text[i];
+    if (text[i] != '\n') continue;
+    while (i + 1 < text.size() && (text[i + 1] == '\t' || text[i + 1] == ' ')) ++i;
+    result += "  ";
+  }
+  return result;
+}
+
+int report_failure(CommandOutput& output, const Failure& failure) {
+  std::string text = "dbmig: error: " + std::string(failure.what()) + '\n';
+  if (!failure.hint().empty()) text += "  hint: " + failure.hint() + '\n';
+  return output.fail(failure.code(), {{"message", failure.what()}, {"hint", failure.hint()}},
+                     text);
+}
+
+int report_db_error(CommandOutput& output, const CommonOptions& common,
+                    const db::DbError& error) {
+  const db::DbError::Fields& fields = error.fields();
+  const std::string message = trimmed(fields.message);
+  std::string text = "dbmig: error: " + message + '\n';
+  if (!fields.sqlstate.empty()) text += "  sqlstate: " + fields.sqlstate + '\n';
+  if (!fields.detail.empty()) text += "  detail: " + trimmed(fields.detail) + '\n';
+  if (!fields.hint.empty()) text += "  hint: " + trimmed(fields.hint) + '\n';
+  nlohmann::json details = {{"message", message},
+                            {"sqlstate", fields.sqlstate},
+                            {"detail", fields.detail},
+                            {"hint", fields.hint}};
+  if (fields.connection_lost) {
+    const std::string conninfo = connection_settings(common).conninfo;
+    const std::string target =
+        conninfo.empty() ? "libpq defaults (PGHOST, PGPORT, ...)" : db::redact_password(conninfo);
+    text += "  database: " + target + '\n';
+    details["database"] = target;
+  }
+  if (common.verbose && !fields.statement.empty()) {
+    text += "  statement: " + trimmed(fields.statement) + '\n';
+  }
+  return output.fail(ExitCode::runtime_failure, details, text);
+}
+
+int report_parse_error(const CLI::App& command, const CLI::ParseError& error) {
+  const bool top = command.get_parent() == nullptr;
+  const std::string name = top ? "dbmig" : "dbmig " + command.get_name();
+  const std::vector<std::string> words = command.remaining();
+  const bool unknown_command = top && !words.empty() && !words.front().starts_with("-");
+  std::cerr << "dbmig: error: "
+            << (unknown_command ? "unknown command '" + words.front() + "'"
+                                : std::string(error.what()))
+            << '\n'
+            << "  hint: run '" << name << " --help'"
+            << (top ? " (commands: apply, status, verify, generate-verify)" : "") << '\n';
+  return static_cast<int>(ExitCode::usage_error);
+}
+
+// The subcommand that was parsed (deepest), for its --help hint.
+const CLI::App& parsed_command(const CLI::App& app, const std::vector<Command>& commands) {
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return *command.app;
+  }
+  return app;
+}
+
+}  // namespace
+
+void add_common_options(CLI::App& app, CommonOptions& common) {
+  app.add_option("--dir", common.dir, "migration directory (env DBMIG_DIR)")->type_name("DIR");
+  app.add_option("--db", common.db,
+                 "postgres:// URL or key=value conninfo (env DATABASE_URL; else libpq's PG* "
+                 "variables)")
+      ->type_name("URL");
+  app.add_option("--dialect", common.dialect,
+                 "postgres or cockroach (default: dbmig.json, else postgres)")
+      ->check(CLI::IsMember({"postgres", "cockroach"}))
+      ->type_name("DIALECT");
+  app.add_option("--state-schema", common.state_schema,
+                 "schema of dbmig's state tables (default dbmig)")
+      ->type_name("NAME");
+  app.add_flag("--json", common.json, "machine-readable JSON output (docs/json.md)");
+  app.add_flag("--quiet", common.quiet, "only warnings, errors and results");
+  app.add_flag("--verbose", common.verbose, "also debug lines");
+  app.set_version_flag("--version", std::string(kVersionText));
+}
+
+int run(int argc, char** argv) {
+  CLI::App app("dbmig: schema migrations that advance only once each change is complete",
+               "dbmig");
+  CommonOptions common;
+  add_common_options(app, common);
+  app.require_subcommand(1);
+  const std::vector<Command> commands = {
+      add_apply_command(app, common), add_status_command(app, common),
+      add_verify_command(app, common), add_generate_verify_command(app, common)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {
+    return report_parse_error(parsed_command(app, commands), error);
+  }
+  const CLI::App& chosen = parsed_command(app, commands);
+  const auto command = std::find_if(commands.begin(), commands.end(),
+                                    [&](const Command& c) { return c.app == &chosen; });
+  if (command == commands.end()) return static_cast<int>(ExitCode::usage_error);
+  CommandOutput output(common, chosen.get_name(), command->single_document);
+  try {
+    const ExitCode code = command->run(output.reporter());
+    output.finish();
+    return static_cast<int>(code);
+  } catch (const Failure& failure) {
+    return report_failure(output, failure);
+  } catch (const db::DbError& error) {
+    return report_db_error(output, common, error);
+  } catch (const std::exception& error) {
+    return output.fail(ExitCode::runtime_failure, {{"message", error.what()}},
+                       "dbmig: error: " + std::string(error.what()) + '\n');
+  }
+}
+
+}  // namespace dbmig::app
