@@ -365,22 +365,31 @@ class VersionReader {
     return found;
   }
 
-  // Reports every missing step number; true when there was a gap.
+  // Reports every gap in the step numbers, one diagnostic per run of missing
+  // numbers (up1000000.sql alone is one problem, not 999999); true when
+  // there was a gap.
   bool report_gaps(const std::vector<StepFile>& steps) {
     bool found = false;
     int expected = 1;
     for (const StepFile& step : steps) {
-      for (; expected < step.number; ++expected) {
+      if (expected < step.number) {
         found = true;
         out_.push_back(error_at(version_.path,
-                                "step " + std::to_string(expected) + " is missing (up" +
-                                    std::to_string(expected) + ".sql) before \"" +
+                                missing_steps(expected, step.number - 1) + " before \"" +
                                     step.file_name + "\"",
                                 "number the steps 1..K without gaps"));
       }
       expected = step.number + 1;
     }
     return found;
+  }
+
+  // "step 2 is missing (up2.sql)" or "steps 2 to 7 are missing (up2.sql..up7.sql)".
+  static std::string missing_steps(int first, int last) {
+    const std::string first_file = "up" + std::to_string(first) + ".sql";
+    if (first == last) return "step " + std::to_string(first) + " is missing (" + first_file + ")";
+    return "steps " + std::to_string(first) + " to " + std::to_string(last) + " are missing (" +
+           first_file + "..up" + std::to_string(last) + ".sql)";
   }
 
   void attach_verify_files() {
