@@ -21,7 +21,7 @@ namespace dbmig::fuzz {
 
 }  // namespace dbmig::fuzz
 
-#define FUZZ_CHECK(condition, what)                                      \
-  do {                                                                   \
+#define FUZZ_CHECK(condition, what)                                              \
+  do {                                                                           \
     if (!(condition)) ::dbmig::fuzz::invariant_broken(what, __FILE__, __LINE__); \
   } while (false)

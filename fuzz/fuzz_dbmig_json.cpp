@@ -12,7 +12,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view settings(reinterpret_cast<const char*>(data), size);
   const std::filesystem::path& root = dbmig::fuzz::fresh_tree_root();
-  dbmig::fuzz::write_tree_file(root, "0001-create-t/up.sql", "CREATE TABLE t (id int PRIMARY KEY);\n");
+  dbmig::fuzz::write_tree_file(root, "0001-create-t/up.sql",
+                               "CREATE TABLE t (id int PRIMARY KEY);\n");
   dbmig::fuzz::write_tree_file(root, "0002-index-t/up1.sql", "ALTER TABLE t ADD COLUMN v int;\n");
   dbmig::fuzz::write_tree_file(root, "0002-index-t/up2-danger-non-transactional.sql",
                                "CREATE INDEX CONCURRENTLY t_v_idx ON t (v);\n");

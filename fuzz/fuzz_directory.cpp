@@ -26,8 +26,8 @@ constexpr std::size_t kMaxComponent = 64;
 constexpr std::size_t kMaxContent = 8192;
 
 bool is_name_byte(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 // The sanitized relative path of `raw`; empty when nothing is left.

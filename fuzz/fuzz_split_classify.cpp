@@ -38,8 +38,10 @@ void check_tokens(const sql::Statement& statement, std::size_t size) {
     previous_end = token.end;
   }
   FUZZ_CHECK(!statement.tokens.empty(), "statement without tokens");
-  FUZZ_CHECK(statement.tokens.front().begin == statement.begin, "statement does not begin at its first token");
-  FUZZ_CHECK(statement.tokens.back().end == statement.end, "statement does not end at its last token");
+  FUZZ_CHECK(statement.tokens.front().begin == statement.begin,
+             "statement does not begin at its first token");
+  FUZZ_CHECK(statement.tokens.back().end == statement.end,
+             "statement does not end at its last token");
 }
 
 // Spans ordered, disjoint, within the input; statements and gaps rejoin to the input.
@@ -119,9 +121,12 @@ void check_analysis(std::string_view source, const std::vector<sql::Statement>& 
     FUZZ_CHECK(analysis->findings[i - 1].offset <= analysis->findings[i].offset,
                "step findings not ordered by offset");
   }
-  for (const sql::Change& change : analysis->changes) check_change(change, source.size(), rules.dialect);
+  for (const sql::Change& change : analysis->changes) {
+    check_change(change, source.size(), rules.dialect);
+  }
   for (const sql::Statement& statement : statements) {
-    const sql::Classification classification = sql::classify_statement(statement, source, rules.dialect);
+    const sql::Classification classification =
+        sql::classify_statement(statement, source, rules.dialect);
     check_findings(classification.findings, source.size());
     check_findings(classification.rerun_hazards, source.size());
     for (const sql::Change& change : classification.changes) {

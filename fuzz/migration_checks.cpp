@@ -103,7 +103,8 @@ void check_migration_tree(const fs::path& root) {
     FUZZ_CHECK(has_errors(directory.error()), "load_directory fails without an error");
   }
   const auto plan = migration::build_plan(root, migration::PlanOptions{});
-  FUZZ_CHECK(directory.has_value() || !plan.has_value(), "build_plan succeeds where load_directory fails");
+  FUZZ_CHECK(directory.has_value() || !plan.has_value(),
+             "build_plan succeeds where load_directory fails");
   if (!plan) {
     check_diagnostics(root, plan.error());
     FUZZ_CHECK(has_errors(plan.error()), "build_plan fails without an error");
