@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Formats every C++ file under app/, lib/ and test/ with clang-format-14 and
+# Formats every C++ file under app/, lib/, test/ and fuzz/ with clang-format-14 and
 # the repository's .clang-format.
 #   scripts/format.sh          rewrite files in place
 #   scripts/format.sh --check  change nothing; exit 1 listing unformatted files
@@ -10,7 +10,7 @@ clang_format="${CLANG_FORMAT:-clang-format-14}"
 command -v "$clang_format" >/dev/null ||
   { echo "format: $clang_format not found (scripts/install-deps.sh --lint)" >&2; exit 2; }
 
-mapfile -t files < <(git ls-files -- 'app/*.cpp' 'app/*.h' 'lib/*.cpp' 'lib/*.h' 'test/*.cpp' 'test/*.h')
+mapfile -t files < <(git ls-files -- 'app/*.cpp' 'app/*.h' 'lib/*.cpp' 'lib/*.h' 'test/*.cpp' 'test/*.h' 'fuzz/*.cpp' 'fuzz/*.h')
 if [[ "${1:-}" == "--check" ]]; then
   status=0
   for file in "${files[@]}"; do

@@ -18,7 +18,10 @@
 #   3. as a last resort any cluster that is nevertheless online is stopped
 #      (never dropped: an existing cluster on a developer machine is theirs).
 #
-# Usage: scripts/install-deps.sh [--lint]   (--lint also installs clang-format-14 and clang-tidy-16)
+# Usage: scripts/install-deps.sh [--lint] [--fuzz]
+#   --lint also installs clang-format-14 and clang-tidy-16;
+#   --fuzz also installs clang-16 and its runtime (libFuzzer, ASan, UBSan) for
+#          scripts/fuzz.sh (clang 14 cannot compile libstdc++ 12's std::expected).
 set -euo pipefail
 
 packages=(
@@ -27,9 +30,13 @@ packages=(
   libpg-query-dev libssl-dev
   postgresql-common postgresql-15 postgresql-client-15
 )
-if [[ "${1:-}" == "--lint" ]]; then
-  packages+=(clang-format-14 clang-tidy-16)
-fi
+for option in "$@"; do
+  case "$option" in
+    --lint) packages+=(clang-format-14 clang-tidy-16) ;;
+    --fuzz) packages+=(clang-16 libclang-rt-16-dev) ;;
+    *) echo "install-deps: unknown option $option" >&2; exit 2 ;;
+  esac
+done
 
 missing_packages() {
   local package

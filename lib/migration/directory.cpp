@@ -82,6 +82,12 @@ class SettingsReader {
       out.push_back(at_offset(offset, "dbmig.json is not valid JSON: " + short_reason(e.what()),
                               "fix the JSON syntax at this position"));
       return settings;
+    } catch (const nlohmann::json::out_of_range& e) {
+      // A number beyond double range (1e999): thrown while parsing, without an offset.
+      out.push_back(at_offset(quoted_token_offset(e.what()),
+                              "dbmig.json is not valid JSON: " + short_reason(e.what()),
+                              "dbmig.json holds no numbers; remove this one"));
+      return settings;
     }
     if (!json.is_object()) {
       out.push_back(at_offset(0, "dbmig.json must hold a JSON object",
@@ -180,10 +186,23 @@ class SettingsReader {
 
   // nlohmann's what() is "[json.exception.parse_error.101] parse error at
   // line 1, column 5: syntax error while parsing ... - <reason>"; keep the
-  // reason (the position is carried by the Diagnostic).
+  // reason (the position is carried by the Diagnostic). Other exceptions'
+  // what() is "[json.exception.out_of_range.406] <reason>".
   static std::string short_reason(std::string_view what) {
     const std::size_t colon = what.find(": ");
-    return std::string(colon == std::string_view::npos ? what : what.substr(colon + 2));
+    if (colon != std::string_view::npos) return std::string(what.substr(colon + 2));
+    const std::size_t bracket = what.find("] ");
+    return std::string(bracket == std::string_view::npos ? what : what.substr(bracket + 2));
+  }
+
+  // Offset in the text of the token quoted in nlohmann's what() ("number
+  // overflow parsing '1e999'"); 0 when it cannot be found.
+  std::size_t quoted_token_offset(std::string_view what) const {
+    const std::size_t open = what.find('\'');
+    const std::size_t close = what.rfind('\'');
+    if (open == std::string_view::npos || close <= open + 1) return 0;
+    const std::size_t found = text_.find(what.substr(open + 1, close - open - 1));
+    return found == std::string::npos ? 0 : found;
   }
 
   fs::path path_;
@@ -346,22 +365,31 @@ class VersionReader {
     return found;
   }
 
-  // Reports every missing step number; true when there was a gap.
+  // Reports every gap in the step numbers, one diagnostic per run of missing
+  // numbers (up1000000.sql alone is one problem, not 999999); true when
+  // there was a gap.
   bool report_gaps(const std::vector<StepFile>& steps) {
     bool found = false;
     int expected = 1;
     for (const StepFile& step : steps) {
-      for (; expected < step.number; ++expected) {
+      if (expected < step.number) {
         found = true;
         out_.push_back(error_at(version_.path,
-                                "step " + std::to_string(expected) + " is missing (up" +
-                                    std::to_string(expected) + ".sql) before \"" +
+                                missing_steps(expected, step.number - 1) + " before \"" +
                                     step.file_name + "\"",
                                 "number the steps 1..K without gaps"));
       }
       expected = step.number + 1;
     }
     return found;
+  }
+
+  // "step 2 is missing (up2.sql)" or "steps 2 to 7 are missing (up2.sql..up7.sql)".
+  static std::string missing_steps(int first, int last) {
+    const std::string first_file = "up" + std::to_string(first) + ".sql";
+    if (first == last) return "step " + std::to_string(first) + " is missing (" + first_file + ")";
+    return "steps " + std::to_string(first) + " to " + std::to_string(last) + " are missing (" +
+           first_file + "..up" + std::to_string(last) + ".sql)";
   }
 
   void attach_verify_files() {

@@ -153,14 +153,31 @@ std::string describe_index(const Change& change, Dialect dialect) {
   return index + " on " + change.table.quoted() + " is valid, ready and live";
 }
 
+// `text` with its line breaks written as \n and \r. The description follows
+// `--` in a verify file, and a line break (PostgreSQL ends a `--` comment at
+// \n or \r) inside a quoted name would turn the rest of it into SQL.
+std::string one_line(std::string_view text) {
+  std::string line;
+  for (const char c : text) {
+    if (c == '\n') {
+      line += "\\n";
+    } else if (c == '\r') {
+      line += "\\r";
+    } else {
+      line += c;
+    }
+  }
+  return line;
+}
+
 }  // namespace
 
 std::string describe_change(const Change& change, Dialect dialect) {
   if (change.kind == ChangeKind::add_constraint || change.kind == ChangeKind::validate_constraint) {
-    return "constraint " + quote_identifier(change.object.name) + " on " + change.table.quoted() +
-           " is validated";
+    return one_line("constraint " + quote_identifier(change.object.name) + " on " +
+                    change.table.quoted() + " is validated");
   }
-  return describe_index(change, dialect);
+  return one_line(describe_index(change, dialect));
 }
 
 std::string verify_query(const Change& change, Dialect dialect) {

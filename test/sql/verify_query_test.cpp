@@ -83,6 +83,28 @@ TEST(VerifyQuery, GeneratesTheExactProofForEveryChangeKind) {
   }
 }
 
+// A quoted name may hold a line break; the description goes after `--` in a
+// verify file, so it must stay one line (found by fuzz_split_classify).
+TEST(VerifyQuery, DescriptionIsOneLineWhenNamesHoldLineBreaks) {
+  const struct {
+    std::string_view label;
+    Change change;
+    Dialect dialect;
+    std::string description;
+  } rows[] = {
+      {"index name with \\n", make(ChangeKind::create_index, qn("", "t"), qn("", "a\nb")),
+       Dialect::postgres, R"(index "a\nb" on "t" is valid, ready and live)"},
+      {"table name with \\r\\n", make(ChangeKind::create_index, qn("", "t\r\nDROP"), qn("", "i")),
+       Dialect::cockroach, R"(index "i" on "t\r\nDROP" is public (its backfill completed))"},
+      {"constraint name with \\n",
+       make(ChangeKind::add_constraint, qn("s", "t"), qn("", "c\n;DROP TABLE t; --")),
+       Dialect::postgres, R"(constraint "c\n;DROP TABLE t; --" on "s"."t" is validated)"},
+  };
+  for (const auto& row : rows) {
+    EXPECT_EQ(describe_change(row.change, row.dialect), row.description) << row.label;
+  }
+}
+
 TEST(VerifyQuery, IsDeterministicAndIgnoresFlagsAndOffset) {
   Change a = make(ChangeKind::create_index, qn("", "t"), qn("", "i"));
   Change b = a;

@@ -1,0 +1,1 @@
+SELECT 'Ã(' AS bad, 'ÿþ' AS worse, "í €";

@@ -1,0 +1,5 @@
+ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;
+ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES accounts (id);
+ALTER TABLE orders ADD CHECK (x > 0);
+ALTER TABLE IF EXISTS ONLY s.orders ADD COLUMN IF NOT EXISTS y int;

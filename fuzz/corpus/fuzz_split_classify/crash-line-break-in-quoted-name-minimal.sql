@@ -1,0 +1,4 @@
+CREATE INDEX "a
+b" ON t (x);
+ALTER TABLE t ADD CONSTRAINT "c
+;DROP TABLE t; --" CHECK (x > 0);

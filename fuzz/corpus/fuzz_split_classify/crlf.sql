@@ -1,0 +1,2 @@
+SELECT 1;
+CREATE INDEX i ON t (x);

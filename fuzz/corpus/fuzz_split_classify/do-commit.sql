@@ -1,0 +1,2 @@
+DO $$ BEGIN UPDATE t SET x = 1; COMMIT; END $$;
+CALL p();
