@@ -49,12 +49,16 @@ die() {
 }
 
 usage() {
-  sed -n '5,12p' "$0" >&2
+  sed -n '5,10p' "$0" >&2
   exit 2
 }
 
+sorted_majors() {
+  printf '%s\n' "${!pinned[@]}" | sort -n
+}
+
 version_of() {
-  [[ -n "${pinned[$1]:-}" ]] || die "no pinned version for major '$1' (pinned: ${!pinned[*]})"
+  [[ -n "${pinned[$1]:-}" ]] || die "no pinned version for major '$1' (pinned: $(sorted_majors | paste -sd' '))"
   echo "${pinned[$1]}"
 }
 
@@ -178,7 +182,7 @@ case "$command" in
     done
     ;;
   pins)
-    for major in $(printf '%s\n' "${!pinned[@]}" | sort -n); do
+    for major in $(sorted_majors); do
       echo "$major ${pinned[$major]}"
     done
     ;;
