@@ -93,8 +93,10 @@ ensure_npm() {
   command -v npm >/dev/null && command -v node >/dev/null && return
   ((EUID == 0)) || die "npm and node are needed to install PostgreSQL server packages"
   echo "pg-versions: installing Debian's npm" >&2
-  apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm >&2 ||
+  if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+    --no-install-recommends npm; } >&2; then
     die "cannot install npm"
+  fi
 }
 
 install_major() {
