@@ -35,17 +35,23 @@ fi
 
 summary=()
 failed=0
+built=0  # 1 when the last run_stage built its tree (whatever its tests did)
 
 # run_stage NAME BUILD_DIR CMAKE_ARGS...: configure, build and test one build tree.
 run_stage() {
   local name="$1" build_dir="$2"
   shift 2
   local started=$SECONDS
+  built=0
   echo "==> [$name] configure + build ($build_dir)"
-  if cmake -S . -B "$build_dir" "$@" &&
-    cmake --build "$build_dir" -j "$jobs" &&
-    echo "==> [$name] ctest" &&
-    ctest --test-dir "$build_dir" --output-on-failure -j "$ctest_jobs"; then
+  if ! cmake -S . -B "$build_dir" "$@" || ! cmake --build "$build_dir" -j "$jobs"; then
+    summary+=("$name: FAILED to build ($((SECONDS - started))s)")
+    failed=1
+    return
+  fi
+  built=1
+  echo "==> [$name] ctest"
+  if ctest --test-dir "$build_dir" --output-on-failure -j "$ctest_jobs"; then
     summary+=("$name: passed ($((SECONDS - started))s)")
   else
     summary+=("$name: FAILED ($((SECONDS - started))s)")
@@ -79,11 +85,10 @@ run_version_stage() {
 bash scripts/install-deps.sh
 
 run_stage release build -DCMAKE_BUILD_TYPE=Release -DDBMIG_WERROR=ON
-release_failed=$failed
 
 for major in $pg_versions; do
-  if ((release_failed)); then
-    summary+=("pg$major: not run (the Release stage failed)")
+  if ((!built)); then
+    summary+=("pg$major: not run (no Release build)")
   else
     run_version_stage "$major"
   fi
