@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # The project's test command: installs dependencies, builds, runs every test.
 #
-# Stage 1: Release build with warnings as errors (build/), all CTest tests.
-# Stage 2: Debug build with AddressSanitizer + UndefinedBehaviorSanitizer
-#          (build-asan/), the same tests. Skip it locally with
+# Stage 1: Release build with warnings as errors (build/), all CTest tests,
+#          against Debian's PostgreSQL 15.
+# Stage 2: the database tests of that same build (db_tests, engine_tests,
+#          sql_tests: the executables that use the PostgreSQL harness) again
+#          against PostgreSQL 13 and 18, installed by scripts/pg-versions.sh
+#          and handed to the harness as DBMIG_PG_BINDIR. DBMIG_PG_VERSIONS
+#          picks other majors locally ("" skips the stage); CI (CI=true)
+#          always runs 13 and 18, and there a version that cannot be
+#          installed fails the run.
+# Stage 3: Debug build with AddressSanitizer + UndefinedBehaviorSanitizer
+#          (build-asan/), every test, PostgreSQL 15. Skip it locally with
 #          DBMIG_SKIP_SANITIZE=1; CI (CI=true) always runs it.
-# Exits non-zero when any stage fails; the last line is a one-line summary.
+# Exits non-zero when any stage fails; the last line is a one-line summary
+# with every stage's wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,23 +23,58 @@ jobs="${DBMIG_JOBS:-2}"
 # leases and polling, and two cores shared with a build are easily starved.
 ctest_jobs="${DBMIG_CTEST_JOBS:-1}"
 skip_sanitize="${DBMIG_SKIP_SANITIZE:-0}"
+pg_versions="${DBMIG_PG_VERSIONS-13 18}"
+# The executables whose tests start a PostgreSQL server through the harness.
+database_tests='^(db|engine|sql)_tests$'
+in_ci=false
 if [[ "${CI:-}" == "true" ]]; then
+  in_ci=true
   skip_sanitize=0
+  pg_versions="13 18"
 fi
 
 summary=()
 failed=0
+built=0  # 1 when the last run_stage built its tree (whatever its tests did)
 
 # run_stage NAME BUILD_DIR CMAKE_ARGS...: configure, build and test one build tree.
 run_stage() {
   local name="$1" build_dir="$2"
   shift 2
   local started=$SECONDS
+  built=0
   echo "==> [$name] configure + build ($build_dir)"
-  if cmake -S . -B "$build_dir" "$@" &&
-    cmake --build "$build_dir" -j "$jobs" &&
-    echo "==> [$name] ctest" &&
-    ctest --test-dir "$build_dir" --output-on-failure -j "$ctest_jobs"; then
+  if ! cmake -S . -B "$build_dir" "$@" || ! cmake --build "$build_dir" -j "$jobs"; then
+    summary+=("$name: FAILED to build ($((SECONDS - started))s)")
+    failed=1
+    return
+  fi
+  built=1
+  echo "==> [$name] ctest"
+  if ctest --test-dir "$build_dir" --output-on-failure -j "$ctest_jobs"; then
+    summary+=("$name: passed ($((SECONDS - started))s)")
+  else
+    summary+=("$name: FAILED ($((SECONDS - started))s)")
+    failed=1
+  fi
+}
+
+# run_version_stage MAJOR: the database tests of build/ against PostgreSQL MAJOR.
+run_version_stage() {
+  local major="$1" name="pg$1" started=$SECONDS bindir
+  echo "==> [$name] install PostgreSQL $major (scripts/pg-versions.sh)"
+  if ! bindir="$(bash scripts/pg-versions.sh bindir "$major")"; then
+    if [[ "$in_ci" == true ]]; then
+      summary+=("$name: FAILED, cannot install PostgreSQL $major ($((SECONDS - started))s)")
+      failed=1
+    else
+      summary+=("$name: skipped, cannot install PostgreSQL $major")
+    fi
+    return
+  fi
+  echo "==> [$name] ctest $database_tests against $("$bindir/postgres" --version)"
+  if DBMIG_PG_BINDIR="$bindir" ctest --test-dir build --output-on-failure -j "$ctest_jobs" \
+    -R "$database_tests"; then
     summary+=("$name: passed ($((SECONDS - started))s)")
   else
     summary+=("$name: FAILED ($((SECONDS - started))s)")
@@ -42,6 +86,17 @@ bash scripts/install-deps.sh
 
 run_stage release build -DCMAKE_BUILD_TYPE=Release -DDBMIG_WERROR=ON
 
+for major in $pg_versions; do
+  if ((!built)); then
+    summary+=("pg$major: not run (no Release build)")
+  else
+    run_version_stage "$major"
+  fi
+done
+if [[ -z "${pg_versions// /}" ]]; then
+  summary+=("other PostgreSQL versions: skipped (DBMIG_PG_VERSIONS empty)")
+fi
+
 if [[ "$skip_sanitize" == "1" ]]; then
   summary+=("asan+ubsan: skipped (DBMIG_SKIP_SANITIZE=1)")
 else
@@ -50,6 +105,7 @@ else
   run_stage asan+ubsan build-asan -DCMAKE_BUILD_TYPE=Debug -DDBMIG_WERROR=ON -DDBMIG_SANITIZE=ON
 fi
 
+summary+=("total ${SECONDS}s")
 if ((failed)); then
   echo "dbmig tests: FAILED -- $(IFS=';'; echo "${summary[*]}")"
   exit 1

@@ -64,6 +64,27 @@ std::filesystem::path pg_bin_dir() {
   return "/usr/lib/postgresql/15/bin";
 }
 
+int pg_bin_major() {
+  static const int major = [] {
+    ProcessOptions options;
+    options.argv = {(pg_bin_dir() / "postgres").string(), "--version"};
+    const ProcessResult result = run_process(options, std::chrono::seconds(30));
+    // "postgres (PostgreSQL) 18.4" -- the first number after the closing parenthesis.
+    const std::size_t number = result.out.find_first_of("0123456789", result.out.find(')'));
+    if (result.exit_code != 0 || number == std::string::npos) return 0;
+    return std::atoi(result.out.c_str() + number);
+  }();
+  return major;
+}
+
+int shared_server_version() {
+  static const int version = [] {
+    PgServer* server = shared_server();
+    return server == nullptr ? 0 : server->connect().server_version();
+  }();
+  return version;
+}
+
 int pick_free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");

@@ -1,7 +1,9 @@
 // A throwaway PostgreSQL server for tests: initdb into a temp dir, pg_ctl on
 // a free loopback port, stopped and deleted by the destructor. Binaries come
-// from $DBMIG_PG_BINDIR, else /usr/lib/postgresql/15/bin. Running as root (as
-// CI does), the server runs as `postgres` (else `nobody`) through runuser.
+// from $DBMIG_PG_BINDIR, else /usr/lib/postgresql/15/bin (CI also runs the
+// database tests against PostgreSQL 13 and 18 from scripts/pg-versions.sh).
+// Running as root (as CI does), the server runs as `postgres` (else `nobody`)
+// through runuser, so the binaries must be reachable by that user.
 //
 // Typical use:
 //   TEST(Apply, Something) {
@@ -76,8 +78,19 @@ class PgServer {
   bool running_ = false;
 };
 
-// The directory holding initdb/pg_ctl/postgres.
+// The directory holding initdb/pg_ctl/postgres: $DBMIG_PG_BINDIR, else
+// /usr/lib/postgresql/15/bin. scripts/pg-versions.sh installs other majors
+// and prints their bin dirs.
 std::filesystem::path pg_bin_dir();
+
+// The major version of the server binaries in pg_bin_dir() (from
+// `postgres --version`, run once); 0 when they cannot be run.
+int pg_bin_major();
+
+// The shared server's version as libpq reports it (e.g. 130023, 180004),
+// read once; 0 when there is no shared server. Tests of behaviour that
+// differs by version branch on this, on purpose, with the reason beside it.
+int shared_server_version();
 
 // A port on 127.0.0.1 that was free a moment ago (bind port 0, read, close).
 int pick_free_port();
