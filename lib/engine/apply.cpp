@@ -174,6 +174,7 @@ class ApplyRun {
   void check_index_progress(const PlannedVersion& version, const PlannedStep& step,
                             const sql::Change& change);
   bool proof_holds(const sql::Change& change);
+  void reset_session();
   void report_job(const PlannedVersion& version, const PlannedStep& step, const SchemaChangeJob& job);
   void report_build(const PlannedVersion& version, const PlannedStep& step, const IndexBuild& build);
   void report_running_changes(const PlannedVersion& version, const PlannedStep& step,
@@ -602,11 +603,23 @@ void ApplyRun::execute_statements(const PlannedVersion& version, const PlannedSt
       throw_if_stopped();
       step_->exec(statement.text(step.text));
     }
-    step_->exec("RESET ALL");
   } catch (const db::DbError& error) {
     monitor.stop();
     throw_if_stopped();
     fail_on_db_error(version, step, error);
+  }
+  reset_session();
+}
+
+// RESET ALL on the step connection, so that a step's SET does not carry into
+// the next step. A server that rejects it (an old CockroachDB) only costs
+// that isolation, never the step.
+void ApplyRun::reset_session() {
+  try {
+    step_->exec("RESET ALL");
+  } catch (const db::DbError& error) {
+    if (error.connection_lost()) throw;
+    reporter_.debug("RESET ALL failed: " + error.fields().message);
   }
 }
 

@@ -82,7 +82,8 @@ class StateTables {
   [[nodiscard]] std::string state_table() const;
   [[nodiscard]] std::string steps_table() const;
 
-  // The DDL script (schema, both tables, the singleton row), without
+  // The DDL script (schema, both tables, then the singleton row: on
+  // CockroachDB a DDL may not follow a write in one transaction), without
   // BEGIN/COMMIT. Idempotent.
   [[nodiscard]] std::string create_script() const;
 
