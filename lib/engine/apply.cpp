@@ -163,12 +163,13 @@ class ApplyRun {
                        steady_clock::time_point start);
   void run_non_transactional(const PlannedVersion& version, const PlannedStep& step, bool last,
                              const StepRecord* record);
-  bool prepare_index_changes(const PlannedVersion& version, const PlannedStep& step);
-  bool earlier_job_running(const PlannedStep& step, const StepRecord* record);
-  void execute_statements(const PlannedVersion& version, const PlannedStep& step,
-                          const std::string& since);
+  std::vector<sql::Change> prepare_index_changes(const PlannedVersion& version,
+                                                 const PlannedStep& step);
+  std::vector<sql::Change> earlier_jobs_running(const PlannedStep& step, const StepRecord* record);
+  bool execute_statements(const PlannedVersion& version, const PlannedStep& step,
+                          const std::vector<sql::Change>& awaited, const std::string& since);
   void wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
-                       const std::string& since);
+                       std::vector<sql::Change> changes, const std::string& since);
   void check_change_progress(const PlannedVersion& version, const PlannedStep& step,
                              const sql::Change& change, const std::string& since);
   void check_index_progress(const PlannedVersion& version, const PlannedStep& step,
@@ -521,34 +522,38 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
   return true;
 }
 
+// Changes whose build an earlier run started (and that is still running)
+// are waited for first; their statements are not issued again. The other
+// statements then run, unless the step is already recorded 'applied'.
 void ApplyRun::run_non_transactional(const PlannedVersion& version, const PlannedStep& step,
                                      bool last, const StepRecord* record) {
   const auto start = steady_clock::now();
-  bool execute = !record || record->state != StepState::applied;
-  if (plan_.dialect == sql::Dialect::postgres) {
-    if (!prepare_index_changes(version, step)) execute = false;
-  } else if (execute && earlier_job_running(step, record)) {
-    execute = false;
-  }
+  const bool applied = record && record->state == StepState::applied;
+  const std::vector<sql::Change> awaited = plan_.dialect == sql::Dialect::postgres
+                                               ? prepare_index_changes(version, step)
+                                               : earlier_jobs_running(step, applied ? nullptr : record);
   std::string since = record ? record->started_at : current_server_time();
-  if (execute) {
-    since = current_server_time();
+  if (!awaited.empty()) wait_for_proofs(version, step, awaited, since);
+  bool executed = false;
+  if (!applied) {
+    if (record) since = current_server_time();
     record_step(version, step, StepState::started, std::nullopt, false);
-    execute_statements(version, step, since);
+    executed = execute_statements(version, step, awaited, since);
     record_step(version, step, StepState::applied, std::nullopt, false);
   }
-  wait_for_proofs(version, step, since);
+  wait_for_proofs(version, step, step.analysis.changes, since);
   record_step(version, step, StepState::verified, elapsed_since(start).count(), last);
-  report_step(version, step, execute ? "applied and verified" : "verified", elapsed_since(start));
+  report_step(version, step, executed ? "applied and verified" : "verified", elapsed_since(start));
 }
 
 // PostgreSQL, before a step runs: for each index the step creates, an
-// earlier build still running means "wait for it, do not re-issue" (returns
-// false); an INVALID index nobody builds is dropped under --repair, else the
-// step fails at once.
-bool ApplyRun::prepare_index_changes(const PlannedVersion& version, const PlannedStep& step) {
-  if (plan_.dialect != sql::Dialect::postgres) return true;
-  bool execute = true;
+// earlier build still running means "wait for it, do not re-issue" (the
+// change is returned); an INVALID index nobody builds is dropped under
+// --repair, else the step fails at once.
+std::vector<sql::Change> ApplyRun::prepare_index_changes(const PlannedVersion& version,
+                                                         const PlannedStep& step) {
+  std::vector<sql::Change> awaited;
+  if (plan_.dialect != sql::Dialect::postgres) return awaited;
   for (const sql::Change& change : step.analysis.changes) {
     if (change.kind != sql::ChangeKind::create_index) continue;
     const auto index = find_index(*state_, change);
@@ -558,7 +563,7 @@ bool ApplyRun::prepare_index_changes(const PlannedVersion& version, const Planne
                       step_label(version, step) + ": waiting for the running build of " +
                           change.object.quoted() + " instead of starting another: " +
                           describe_build(*build));
-      execute = false;
+      awaited.push_back(change);
       continue;
     }
     if (!index || index->valid) continue;
@@ -569,39 +574,52 @@ bool ApplyRun::prepare_index_changes(const PlannedVersion& version, const Planne
                     step_label(version, step) + ": dropped INVALID index " +
                         change.object.quoted() + " (--repair); building it again");
   }
-  return execute;
+  return awaited;
 }
 
-// CockroachDB: a step recorded started/failed whose schema change job from
-// the earlier run is still running is waited for, not re-issued.
-bool ApplyRun::earlier_job_running(const PlannedStep& step, const StepRecord* record) {
-  if (!record) return false;
+// CockroachDB: the changes of a step recorded started/failed whose schema
+// change job from the earlier run is still running: waited for, not re-issued.
+std::vector<sql::Change> ApplyRun::earlier_jobs_running(const PlannedStep& step,
+                                                        const StepRecord* record) {
+  std::vector<sql::Change> awaited;
+  if (!record) return awaited;
   try {
     for (const sql::Change& change : step.analysis.changes) {
       const auto job = find_schema_change_job(*state_, change, record->started_at);
-      if (job && job->status == "running") return true;
+      if (job && job->status == "running") awaited.push_back(change);
     }
   } catch (const db::DbError& error) {
     if (error.connection_lost()) throw;
     reporter_.debug("schema change job lookup failed; re-running the step: " +
                     error.fields().message);
   }
-  return false;
+  return awaited;
 }
 
 // Each statement as its own Query message, in autocommit, without
-// lock_timeout (a lock timeout would cancel a concurrent build). Session
-// settings the step changed are reset afterwards.
-void ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step,
+// lock_timeout (a lock timeout would cancel a concurrent build), except the
+// statements of `awaited` changes (an earlier run's build completed them).
+// Session settings the step changed are reset afterwards. Returns whether
+// any statement ran.
+bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step,
+                                  const std::vector<sql::Change>& awaited,
                                   const std::string& since) {
+  const auto was_awaited = [&awaited](const sql::Statement& statement) {
+    return std::any_of(awaited.begin(), awaited.end(), [&statement](const sql::Change& change) {
+      return change.offset >= statement.begin && change.offset < statement.end;
+    });
+  };
+  bool executed = false;
   ProgressMonitor monitor;
   if (!step.analysis.changes.empty()) {
     monitor.start([this, &version, &step, &since] { report_running_changes(version, step, since); });
   }
   try {
     for (const sql::Statement& statement : step.analysis.statements) {
+      if (was_awaited(statement)) continue;
       throw_if_stopped();
       step_->exec(statement.text(step.text));
+      executed = true;
     }
   } catch (const db::DbError& error) {
     monitor.stop();
@@ -609,6 +627,7 @@ void ApplyRun::execute_statements(const PlannedVersion& version, const PlannedSt
     fail_on_db_error(version, step, error);
   }
   reset_session();
+  return executed;
 }
 
 // RESET ALL on the step connection, so that a step's SET does not carry into
@@ -624,8 +643,7 @@ void ApplyRun::reset_session() {
 }
 
 void ApplyRun::wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
-                               const std::string& since) {
-  std::vector<sql::Change> pending = step.analysis.changes;
+                               std::vector<sql::Change> pending, const std::string& since) {
   const auto deadline = steady_clock::now() + options_.verify_timeout;
   milliseconds interval{50};
   while (true) {

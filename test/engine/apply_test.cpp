@@ -422,6 +422,36 @@ TEST_F(ApplyTest, ReindexConcurrentlyIsProvedWithoutLeftovers) {
   EXPECT_EQ(index_validity("t_x_idx"), "t");
 }
 
+TEST_F(ApplyTest, ResumedMultiStatementStepWaitsForTheEarlierBuildThenRunsTheRest) {
+  MigrationTree tree({
+      {"dbmig.json", "{\"multi_ddl_allowed_through\": \"0002-i\"}\n"},
+      {"0001-t/up.sql", kCreateTable},
+      {"0002-i/up-danger-non-transactional.sql",
+       "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n"
+       "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_id_x_idx ON t (id, x);\n"},
+  });
+  ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
+  const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
+  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+               " VALUES ('0002-i', 1, '" + step.file.file_name + "', '" + step.sha256 +
+               "', 'started', false, 'killed')");
+  HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x)");
+  auto releaser = std::async(std::launch::async, [&build] {
+    std::this_thread::sleep_for(1500ms);
+    build.release();
+  });
+  const ApplyOutcome outcome = apply(tree);
+  releaser.wait();
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_NE(outcome.out.find("waiting for the running build of \"t_x_idx\""), std::string::npos)
+      << outcome.out;
+  EXPECT_NE(outcome.out.find("applied and verified"), std::string::npos) << outcome.out;
+  EXPECT_EQ(build.outcome(), "ok");
+  EXPECT_EQ(index_validity("t_x_idx"), "t");
+  EXPECT_EQ(index_validity("t_id_x_idx"), "t");
+  EXPECT_EQ(recorded_version(), "0002-i");
+}
+
 TEST_F(ApplyTest, RetriesATransactionalStepAfterLockTimeout) {
   MigrationTree tree({
       {"0001-t/up.sql", kCreateTable},
