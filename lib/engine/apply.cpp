@@ -38,10 +38,10 @@
 namespace dbmig::engine {
 namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::steady_clock;
 using migration::PlannedStep;
 using migration::PlannedVersion;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
 
 constexpr int kTransactionAttempts = 6;  // the first try and 5 retries
 
@@ -76,7 +76,8 @@ void rollback_quietly(db::Connection& connection) {
 // "database is newer than the directory" check.
 std::optional<std::int64_t> leading_number(std::string_view name) {
   std::size_t digits = 0;
-  while (digits < name.size() && digits < 18 && name[digits] >= '0' && name[digits] <= '9') ++digits;
+  while (digits < name.size() && digits < 18 && name[digits] >= '0' && name[digits] <= '9')
+    ++digits;
   if (digits == 0) return std::nullopt;
   return std::stoll(std::string(name.substr(0, digits)));
 }
@@ -176,15 +177,18 @@ class ApplyRun {
                             const sql::Change& change);
   bool proof_holds(const sql::Change& change);
   void reset_session();
-  void report_job(const PlannedVersion& version, const PlannedStep& step, const SchemaChangeJob& job);
-  void report_build(const PlannedVersion& version, const PlannedStep& step, const IndexBuild& build);
+  void report_job(const PlannedVersion& version, const PlannedStep& step,
+                  const SchemaChangeJob& job);
+  void report_build(const PlannedVersion& version, const PlannedStep& step,
+                    const IndexBuild& build);
   void report_running_changes(const PlannedVersion& version, const PlannedStep& step,
                               const std::string& since);
 
   // Recording.
-  StepWrite step_write(const PlannedVersion& version, const PlannedStep& step, StepState state) const;
+  StepWrite step_write(const PlannedVersion& version, const PlannedStep& step,
+                       StepState state) const;
   void record_step(const PlannedVersion& version, const PlannedStep& step, StepState state,
-              std::optional<std::int64_t> duration_ms, bool advance);
+                   std::optional<std::int64_t> duration_ms, bool advance);
   [[noreturn]] void fail_step(const PlannedVersion& version, const PlannedStep& step,
                               const std::string& message, const std::string& hint);
   [[noreturn]] void fail_on_db_error(const PlannedVersion& version, const PlannedStep& step,
@@ -268,8 +272,8 @@ std::size_t ApplyRun::first_pending(const DatabaseState& state) const {
                   "use the migration directory of the release that migrated this database");
   }
   throw Failure(ExitCode::usage_error,
-                "the database is at version " + *state.version + ", which " +
-                    plan_.root.string() + " does not contain",
+                "the database is at version " + *state.version + ", which " + plan_.root.string() +
+                    " does not contain",
                 "use the migration directory this database was migrated with");
 }
 
@@ -278,8 +282,9 @@ std::size_t ApplyRun::first_pending(const DatabaseState& state) const {
 void ApplyRun::check_history(const DatabaseState& state) {
   std::vector<std::string> drift;
   for (const StepRecord& record : state.steps) {
-    const auto known = std::find_if(plan_.versions.begin(), plan_.versions.end(),
-                                    [&](const PlannedVersion& v) { return v.name == record.version; });
+    const auto known =
+        std::find_if(plan_.versions.begin(), plan_.versions.end(),
+                     [&](const PlannedVersion& v) { return v.name == record.version; });
     if (known == plan_.versions.end()) {
       throw Failure(ExitCode::usage_error,
                     "the database records a step of version " + record.version + ", which " +
@@ -287,9 +292,9 @@ void ApplyRun::check_history(const DatabaseState& state) {
                     "use the migration directory this database was migrated with");
     }
     if (record.state != StepState::applied && record.state != StepState::verified) continue;
-    const auto step = std::find_if(known->steps.begin(), known->steps.end(), [&](const PlannedStep& s) {
-      return s.file.number == record.step;
-    });
+    const auto step =
+        std::find_if(known->steps.begin(), known->steps.end(),
+                     [&](const PlannedStep& s) { return s.file.number == record.step; });
     if (step == known->steps.end()) {
       drift.push_back(record.version + "/" + record.file + " was applied but no longer exists");
     } else if (step->sha256 != record.sha256) {
@@ -360,10 +365,11 @@ ExitCode ApplyRun::report_up_to_date(const DatabaseState& state, std::string_vie
 ExitCode ApplyRun::apply_under_lease(Range range) {
   LeaseSettings settings{runner_, options_.lease_ttl, options_.lock_timeout};
   lease_ = std::make_unique<Lease>(*state_, tables_, settings, [this](const LeaseInfo& holder) {
-    reporter_.event("lease",
-                    {{"holder", holder.owner.value_or("")}, {"expires_at", holder.expires_at.value_or("")}},
-                    "waiting for the lease held by " + holder.owner.value_or("?") + " (until " +
-                        holder.expires_at.value_or("?") + ")");
+    reporter_.event(
+        "lease",
+        {{"holder", holder.owner.value_or("")}, {"expires_at", holder.expires_at.value_or("")}},
+        "waiting for the lease held by " + holder.owner.value_or("?") + " (until " +
+            holder.expires_at.value_or("?") + ")");
   });
   try {
     database_ = tables_.read(*state_);
@@ -425,7 +431,8 @@ bool ApplyRun::runs_in_one_transaction(const PlannedStep& step) const {
   return plan_.dialect == sql::Dialect::postgres || step.analysis.ddl_count == 0;
 }
 
-void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last) {
+void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedStep& step,
+                                 bool last) {
   if (options_.repair) prepare_index_changes(version, step);
   milliseconds backoff{100};
   for (int attempt = 1;; ++attempt) {
@@ -529,9 +536,10 @@ void ApplyRun::run_non_transactional(const PlannedVersion& version, const Planne
                                      bool last, const StepRecord* record) {
   const auto start = steady_clock::now();
   const bool applied = record && record->state == StepState::applied;
-  const std::vector<sql::Change> awaited = plan_.dialect == sql::Dialect::postgres
-                                               ? prepare_index_changes(version, step)
-                                               : earlier_jobs_running(step, applied ? nullptr : record);
+  const std::vector<sql::Change> awaited =
+      plan_.dialect == sql::Dialect::postgres
+          ? prepare_index_changes(version, step)
+          : earlier_jobs_running(step, applied ? nullptr : record);
   std::string since = record ? record->started_at : current_server_time();
   if (!awaited.empty()) wait_for_proofs(version, step, awaited, since);
   bool executed = false;
@@ -558,19 +566,21 @@ std::vector<sql::Change> ApplyRun::prepare_index_changes(const PlannedVersion& v
     if (change.kind != sql::ChangeKind::create_index) continue;
     const auto index = find_index(*state_, change);
     if (const auto build = find_index_build(*state_, change, index)) {
-      reporter_.event("progress",
-                      {{"version", version.name}, {"file", step.file.file_name}, {"pid", build->pid}},
-                      step_label(version, step) + ": waiting for the running build of " +
-                          change.object.quoted() + " instead of starting another: " +
-                          describe_build(*build));
+      reporter_.event(
+          "progress",
+          {{"version", version.name}, {"file", step.file.file_name}, {"pid", build->pid}},
+          step_label(version, step) + ": waiting for the running build of " +
+              change.object.quoted() + " instead of starting another: " + describe_build(*build));
       awaited.push_back(change);
       continue;
     }
     if (!index || index->valid) continue;
     if (!options_.repair) fail_invalid_index(version, step, change);
     drop_index_concurrently(*step_, change);
-    reporter_.event("repair", {{"version", version.name}, {"file", step.file.file_name},
-                               {"index", change.object.quoted()}},
+    reporter_.event("repair",
+                    {{"version", version.name},
+                     {"file", step.file.file_name},
+                     {"index", change.object.quoted()}},
                     step_label(version, step) + ": dropped INVALID index " +
                         change.object.quoted() + " (--repair); building it again");
   }
@@ -612,7 +622,8 @@ bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedSt
   bool executed = false;
   ProgressMonitor monitor;
   if (!step.analysis.changes.empty()) {
-    monitor.start([this, &version, &step, &since] { report_running_changes(version, step, since); });
+    monitor.start(
+        [this, &version, &step, &since] { report_running_changes(version, step, since); });
   }
   try {
     for (const sql::Statement& statement : step.analysis.statements) {
@@ -790,7 +801,7 @@ StepWrite ApplyRun::step_write(const PlannedVersion& version, const PlannedStep&
 }
 
 void ApplyRun::record_step(const PlannedVersion& version, const PlannedStep& step, StepState state,
-                      std::optional<std::int64_t> duration_ms, bool advance) {
+                           std::optional<std::int64_t> duration_ms, bool advance) {
   StepWrite write = step_write(version, step, state);
   write.duration_ms = duration_ms;
   std::vector<std::string> statements{tables_.write_step_sql(write)};

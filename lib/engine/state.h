@@ -42,7 +42,7 @@ struct LeaseInfo {
   std::optional<std::string> owner;       // NULL = free
   std::optional<std::string> expires_at;  // server timestamptz, as text
   std::int64_t token = 0;                 // fencing token
-  bool expired = false;  // expires_at is before the server's now()
+  bool expired = false;                   // expires_at is before the server's now()
   // Held: an owner is set and the lease has not expired.
   [[nodiscard]] bool held() const { return owner.has_value() && !expired; }
 };
