@@ -25,6 +25,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "core/duration.h"
@@ -160,6 +161,15 @@ class ApplyRun {
   void apply_step(const PlannedVersion& version, const PlannedStep& step, bool last);
   bool runs_in_one_transaction(const PlannedStep& step) const;
   void run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last);
+  struct TransactionScript {
+    std::string sql;
+    std::size_t own = 0;  // results of dbmig's statements after the step's own
+  };
+  TransactionScript transaction_script(const PlannedVersion& version, const PlannedStep& step,
+                                       bool last) const;
+  std::vector<db::Result> run_in_transaction(const std::string& script);
+  void check_proofs(const PlannedVersion& version, const PlannedStep& step,
+                    std::span<const db::Result> proofs);
   bool try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
                        steady_clock::time_point start);
   void run_non_transactional(const PlannedVersion& version, const PlannedStep& step, bool last,
@@ -460,10 +470,12 @@ void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedSte
   }
 }
 
-// One round trip for the whole step, then COMMIT. Returns true when
-// committed; throws on a false proof or a lost lease (after ROLLBACK).
-bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
-                               steady_clock::time_point start) {
+// The one message of a transactional step: BEGIN, lock_timeout, the file
+// verbatim, its proofs, RESET ALL, the 'verified' record, the version
+// advance on the version's last step, and the fence. `own` counts the
+// results of what follows the file (they are the message's last results).
+ApplyRun::TransactionScript ApplyRun::transaction_script(const PlannedVersion& version,
+                                                         const PlannedStep& step, bool last) const {
   const bool postgres = plan_.dialect == sql::Dialect::postgres;
   std::string script = "BEGIN;\nSET LOCAL lock_timeout = '" +
                        std::to_string(options_.ddl_lock_timeout.count()) + "ms';\n" + step.text +
@@ -473,40 +485,37 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
   }
   if (postgres) script += "RESET ALL;\n";
   StepWrite write = step_write(version, step, StepState::verified);
-  write.duration_ms = elapsed_since(start).count();
+  write.duration_since_transaction_start = true;
   script += tables_.write_step_sql(write) + ";\n";
   if (last) script += tables_.advance_version_sql(version.name) + ";\n";
   script += lease_->fence_sql();
+  const std::size_t own = step.analysis.changes.size() + (postgres ? 1 : 0) + (last ? 1 : 0) + 2;
+  return {std::move(script), own};
+}
 
+// exec_script on the step connection, marked as "in a transaction" so that a
+// lost lease cancels it.
+std::vector<db::Result> ApplyRun::run_in_transaction(const std::string& script) {
   in_transaction_.store(true);
-  std::vector<db::Result> results;
   try {
-    results = step_->exec_script(script);
+    std::vector<db::Result> results = step_->exec_script(script);
+    in_transaction_.store(false);
+    return results;
   } catch (...) {
     in_transaction_.store(false);
     throw;
   }
-  in_transaction_.store(false);
-  const std::size_t own = step.analysis.changes.size() + (postgres ? 1 : 0) + (last ? 1 : 0) + 2;
-  if (results.size() < own) {
-    rollback_quietly(*step_);
-    throw Failure(ExitCode::runtime_failure,
-                  step_label(version, step) + ": the server returned " +
-                      std::to_string(results.size()) + " results for a script of at least " +
-                      std::to_string(own) + " statements; nothing was recorded");
-  }
-  const std::size_t first_proof = results.size() - own;
-  if (results.back().rows() != 1) {
-    rollback_quietly(*step_);
-    lease_->mark_lost();
-    throw_lease_lost(runner_);
-  }
+}
+
+// Fails the step (after ROLLBACK) when one of its proofs in `proofs` (one
+// result per change, in order) is not true.
+void ApplyRun::check_proofs(const PlannedVersion& version, const PlannedStep& step,
+                            std::span<const db::Result> proofs) {
   for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
-    const db::Result& proof = results[first_proof + i];
-    if (proof.rows() == 1 && is_true(proof.get(0, 0))) continue;
+    if (proofs[i].rows() == 1 && is_true(proofs[i].get(0, 0))) continue;
     rollback_quietly(*step_);
     const sql::Change& change = step.analysis.changes[i];
-    if (postgres && change.kind == sql::ChangeKind::create_index) {
+    if (plan_.dialect == sql::Dialect::postgres && change.kind == sql::ChangeKind::create_index) {
       const auto index = find_index(*state_, change);
       if (index && !index->valid) fail_invalid_index(version, step, change);
     }
@@ -515,6 +524,29 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
                   sql::describe_change(change, plan_.dialect) + " does not hold after the step",
               "the step ran without error but did not make this change; fix the step");
   }
+}
+
+// One round trip for the whole step, then COMMIT. Returns true when
+// committed; throws on a false proof or a lost lease (after ROLLBACK).
+bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
+                               steady_clock::time_point start) {
+  const TransactionScript script = transaction_script(version, step, last);
+  const std::vector<db::Result> results = run_in_transaction(script.sql);
+  if (results.size() < script.own) {
+    rollback_quietly(*step_);
+    throw Failure(ExitCode::runtime_failure,
+                  step_label(version, step) + ": the server returned " +
+                      std::to_string(results.size()) + " results for a script of at least " +
+                      std::to_string(script.own) + " statements; nothing was recorded");
+  }
+  if (results.back().rows() != 1) {
+    rollback_quietly(*step_);
+    lease_->mark_lost();
+    throw_lease_lost(runner_);
+  }
+  check_proofs(version, step,
+               std::span<const db::Result>(results).subspan(results.size() - script.own,
+                                                            step.analysis.changes.size()));
   try {
     step_->exec("COMMIT");
   } catch (const db::DbError& error) {

@@ -68,6 +68,9 @@ struct StepWrite {
   bool transactional = true;
   std::optional<std::string> error;
   std::optional<std::int64_t> duration_ms;  // set when the step finished (verified/failed)
+  // Instead of duration_ms: the time since the current transaction began
+  // (clock_timestamp() - now()), for a step run inside that transaction.
+  bool duration_since_transaction_start = false;
   std::string runner;
 };
 

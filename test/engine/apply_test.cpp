@@ -461,6 +461,16 @@ TEST_F(ApplyTest, ResumedMultiStatementStepWaitsForTheEarlierBuildThenRunsTheRes
   EXPECT_EQ(recorded_version(), "0002-i");
 }
 
+TEST_F(ApplyTest, RecordsHowLongATransactionalStepTook) {
+  MigrationTree tree(
+      {{"0001-sleep/up.sql", "SELECT pg_sleep(0.3);\n"}, {"0002-a/up.sql", kCreateTable}});
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_EQ(value("SELECT duration_ms BETWEEN 300 AND 10000 AND finished_at IS NOT NULL"
+                  " AND runner LIKE '%:%:%' FROM dbmig.steps WHERE version = '0001-sleep'"),
+            "t");
+}
+
 TEST_F(ApplyTest, RetriesATransactionalStepAfterLockTimeout) {
   MigrationTree tree({
       {"0001-t/up.sql", kCreateTable},
