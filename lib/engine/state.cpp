@@ -65,6 +65,13 @@ std::string optional_literal(const std::optional<std::string>& value) {
   return value ? quote_literal(*value) : "NULL";
 }
 
+std::string duration_sql(const StepWrite& write) {
+  if (write.duration_since_transaction_start) {
+    return "CAST(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000 AS BIGINT)";
+  }
+  return write.duration_ms ? std::to_string(*write.duration_ms) : "NULL";
+}
+
 }  // namespace
 
 std::string_view to_string(StepState state) { return kStateNames[static_cast<std::size_t>(state)]; }
@@ -106,9 +113,6 @@ std::string StateTables::create_script() const {
          "  lease_token BIGINT NOT NULL DEFAULT 0,\n"
          "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()\n"
          ");\n"
-         "INSERT INTO " +
-         state_table() +
-         " (id) VALUES (1) ON CONFLICT DO NOTHING;\n"
          "CREATE TABLE IF NOT EXISTS " +
          steps_table() +
          " (\n"
@@ -124,7 +128,9 @@ std::string StateTables::create_script() const {
          "  duration_ms BIGINT,\n"
          "  runner TEXT NOT NULL,\n"
          "  PRIMARY KEY (version, step)\n"
-         ")";
+         ");\n"
+         "INSERT INTO " +
+         state_table() + " (id) VALUES (1) ON CONFLICT DO NOTHING";
 }
 
 DatabaseState StateTables::read(db::Connection& connection) const {
@@ -186,8 +192,7 @@ std::string StateTables::write_step_sql(const StepWrite& write) const {
                     quote_literal(to_string(write.state)) + ", " +
                     (write.transactional ? "true" : "false") + ", " +
                     optional_literal(write.error) + ", now(), " +
-                    (finished ? "clock_timestamp()" : "NULL") + ", " +
-                    (write.duration_ms ? std::to_string(*write.duration_ms) : "NULL") + ", " +
+                    (finished ? "clock_timestamp()" : "NULL") + ", " + duration_sql(write) + ", " +
                     quote_literal(write.runner) +
                     ") ON CONFLICT (version, step) DO UPDATE SET file = excluded.file,"
                     " sha256 = excluded.sha256, state = excluded.state,"

@@ -42,7 +42,7 @@ struct LeaseInfo {
   std::optional<std::string> owner;       // NULL = free
   std::optional<std::string> expires_at;  // server timestamptz, as text
   std::int64_t token = 0;                 // fencing token
-  bool expired = false;  // expires_at is before the server's now()
+  bool expired = false;                   // expires_at is before the server's now()
   // Held: an owner is set and the lease has not expired.
   [[nodiscard]] bool held() const { return owner.has_value() && !expired; }
 };
@@ -68,6 +68,9 @@ struct StepWrite {
   bool transactional = true;
   std::optional<std::string> error;
   std::optional<std::int64_t> duration_ms;  // set when the step finished (verified/failed)
+  // Instead of duration_ms: the time since the current transaction began
+  // (clock_timestamp() - now()), for a step run inside that transaction.
+  bool duration_since_transaction_start = false;
   std::string runner;
 };
 
@@ -82,7 +85,8 @@ class StateTables {
   [[nodiscard]] std::string state_table() const;
   [[nodiscard]] std::string steps_table() const;
 
-  // The DDL script (schema, both tables, the singleton row), without
+  // The DDL script (schema, both tables, then the singleton row: on
+  // CockroachDB a DDL may not follow a write in one transaction), without
   // BEGIN/COMMIT. Idempotent.
   [[nodiscard]] std::string create_script() const;
 
