@@ -1,6 +1,3 @@
-#include <iostream>
+#include "cli.h"
 
-int main() {
-  std::cout << "dbmig\n";
-  return 0;
-}
+int main(int argc, char** argv) { return dbmig::app::run(argc, argv); }

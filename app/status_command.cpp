@@ -1,0 +1,26 @@
+// dbmig status: what the database has applied, compared with the directory.
+#include <iostream>
+#include <memory>
+
+#include "cli.h"
+#include "context.h"
+#include "engine/commands.h"
+
+namespace dbmig::app {
+
+Command add_status_command(CLI::App& app, CommonOptions& common) {
+  CLI::App* command = app.add_subcommand(
+      "status", "show the current version, pending steps, failures, the lease, drift and "
+                "invalid indexes");
+  auto options = std::make_shared<engine::StatusOptions>();
+  command->add_flag("--exit-code", options->exit_code,
+                    "exit 3 when anything is pending, failed or drifted");
+  add_common_options(*command, common);
+  return {command, [&common, options] {
+            engine::Reporter reporter(output_options(common), std::cout, std::cerr);
+            const migration::Plan plan = load_plan(common, reporter);
+            return engine::status(plan, connection_settings(common), *options, reporter);
+          }};
+}
+
+}  // namespace dbmig::app

@@ -1,0 +1,746 @@
+// dbmig apply: the completion barrier (SPEC section 6, ENGINE_DESIGN.md).
+//
+// A version is recorded only after every one of its steps has been proved
+// complete. Transactional steps prove themselves inside their own
+// transaction: the step's statements, its verification queries, its
+// 'verified' record, the version advance and the lease fence travel in one
+// message and commit together, so a crash anywhere leaves either all of it or
+// none. Non-transactional steps (CREATE INDEX CONCURRENTLY, CockroachDB DDL)
+// are recorded 'started', run statement by statement in autocommit, recorded
+// 'applied', and then verified by polling until the proof holds, a definite
+// failure shows (an INVALID index that nobody is building, a failed schema
+// change job), or --verify-timeout passes.
+//
+// Connections: the state connection reads and writes the state tables and
+// polls proofs; the step connection runs the steps; the lease heartbeat has
+// its own. None ever idles in an open transaction.
+//
+// Events (Reporter): "plan" (dry run, one per pending step), "lease" (waiting
+// for another runner), "step" (one per step: version, step, file, action,
+// duration_ms), "retry", "repair", "progress", "version" (a version
+// recorded), "done" (final summary: version, steps_applied, up_to_date).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "core/duration.h"
+#include "engine/commands.h"
+#include "engine/interrupt.h"
+#include "engine/lease.h"
+#include "engine/server.h"
+#include "engine/state.h"
+#include "sql/verify_query.h"
+
+namespace dbmig::engine {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+using migration::PlannedStep;
+using migration::PlannedVersion;
+
+constexpr int kTransactionAttempts = 6;  // the first try and 5 retries
+
+milliseconds elapsed_since(steady_clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(steady_clock::now() - start);
+}
+
+bool is_true(std::string_view text) { return text == "t" || text == "true"; }
+
+std::string step_label(const PlannedVersion& version, const PlannedStep& step) {
+  return version.name + "/" + step.file.file_name;
+}
+
+// The server's message with its detail and hint, for a step failure.
+std::string describe_db_error(const db::DbError& error) {
+  std::string text = error.fields().message;
+  if (!error.sqlstate().empty()) text += " (SQLSTATE " + error.sqlstate() + ")";
+  if (!error.fields().detail.empty()) text += "; detail: " + error.fields().detail;
+  if (!error.fields().hint.empty()) text += "; hint: " + error.fields().hint;
+  return text;
+}
+
+void rollback_quietly(db::Connection& connection) {
+  try {
+    connection.exec("ROLLBACK");
+  } catch (const db::DbError&) {
+    // Connection gone or no transaction: the caller reports the first error.
+  }
+}
+
+// Leading decimal number of a version name ("0012-x" -> 12), for the
+// "database is newer than the directory" check.
+std::optional<std::int64_t> leading_number(std::string_view name) {
+  std::size_t digits = 0;
+  while (digits < name.size() && digits < 18 && name[digits] >= '0' && name[digits] <= '9') ++digits;
+  if (digits == 0) return std::nullopt;
+  return std::stoll(std::string(name.substr(0, digits)));
+}
+
+// Where apply starts and stops in plan.versions: [first, end).
+struct Range {
+  std::size_t first = 0;
+  std::size_t end = 0;
+  [[nodiscard]] bool empty() const { return first >= end; }
+};
+
+class ApplyRun {
+ public:
+  ApplyRun(const migration::Plan& plan, const ConnectionSettings& connection,
+           const ApplyOptions& options, Reporter& reporter)
+      : plan_(plan),
+        options_(options),
+        reporter_(reporter),
+        tables_(connection.state_schema),
+        runner_(make_runner_identity()) {
+    connect_options_.conninfo = connection.conninfo;
+    connect_options_.idle_in_transaction_timeout = options.lease_ttl * 2 / 3;
+  }
+
+  ExitCode run();
+
+ private:
+  // Reading and deciding.
+  void check_dialect();
+  Range resolve(const DatabaseState& state);
+  std::size_t first_pending(const DatabaseState& state) const;
+  void check_history(const DatabaseState& state);
+  std::size_t end_of_range() const;
+  void print_plan(const Range& range) const;
+  ExitCode report_up_to_date(const DatabaseState& state, std::string_view why);
+
+  // Running under the lease.
+  ExitCode apply_under_lease(Range range);
+  void apply_version(const PlannedVersion& version);
+  void apply_step(const PlannedVersion& version, const PlannedStep& step, bool last);
+  bool runs_in_one_transaction(const PlannedStep& step) const;
+  void run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last);
+  bool try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
+                       steady_clock::time_point start);
+  void run_non_transactional(const PlannedVersion& version, const PlannedStep& step, bool last,
+                             const StepRecord* record);
+  bool prepare_index_changes(const PlannedVersion& version, const PlannedStep& step);
+  bool earlier_job_running(const PlannedStep& step, const StepRecord* record);
+  void execute_statements(const PlannedVersion& version, const PlannedStep& step);
+  void wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
+                       const std::string& since);
+  void check_change_progress(const PlannedVersion& version, const PlannedStep& step,
+                             const sql::Change& change, const std::string& since);
+  void check_index_progress(const PlannedVersion& version, const PlannedStep& step,
+                            const sql::Change& change);
+  bool proof_holds(const sql::Change& change);
+
+  // Recording.
+  StepWrite step_write(const PlannedVersion& version, const PlannedStep& step, StepState state) const;
+  void record_step(const PlannedVersion& version, const PlannedStep& step, StepState state,
+              std::optional<std::int64_t> duration_ms, bool advance);
+  [[noreturn]] void fail_step(const PlannedVersion& version, const PlannedStep& step,
+                              const std::string& message, const std::string& hint);
+  [[noreturn]] void fail_on_db_error(const PlannedVersion& version, const PlannedStep& step,
+                                     const db::DbError& error);
+  [[noreturn]] void fail_invalid_index(const PlannedVersion& version, const PlannedStep& step,
+                                       const sql::Change& change);
+  void throw_if_stopped() const;
+  void report_step(const PlannedVersion& version, const PlannedStep& step, std::string_view action,
+                   milliseconds duration);
+  std::string current_server_time();
+
+  // Lifetime of the connections, the lease and the watcher thread.
+  void start_watcher();
+  void stop_watcher() noexcept;
+  void release_lease() noexcept;
+
+  const migration::Plan& plan_;
+  const ApplyOptions& options_;
+  Reporter& reporter_;
+  StateTables tables_;
+  std::string runner_;
+  db::ConnectOptions connect_options_;
+  std::unique_ptr<db::Connection> state_;
+  std::unique_ptr<db::Connection> step_;
+  std::unique_ptr<Lease> lease_;
+  DatabaseState database_;
+  std::thread watcher_;
+  std::atomic<bool> watcher_stop_{false};
+  int steps_applied_ = 0;
+};
+
+ExitCode ApplyRun::run() {
+  install_interrupt_handlers();
+  state_ = open_connection(connect_options_);
+  check_dialect();
+  database_ = tables_.read(*state_);
+  const Range range = resolve(database_);
+  if (options_.dry_run) {
+    print_plan(range);
+    return ExitCode::ok;
+  }
+  if (range.empty()) return report_up_to_date(database_, "");
+  if (!database_.tables_exist) tables_.ensure(*state_);
+  return apply_under_lease(range);
+}
+
+void ApplyRun::check_dialect() {
+  const sql::Dialect server = detect_dialect(*state_);
+  if (server == plan_.dialect) return;
+  throw Failure(ExitCode::usage_error,
+                "the server speaks " + std::string(sql::to_string(server)) + " but " +
+                    plan_.root.string() + " is written for " +
+                    std::string(sql::to_string(plan_.dialect)),
+                "set \"dialect\": \"" + std::string(sql::to_string(server)) +
+                    "\" in dbmig.json or pass --dialect " + std::string(sql::to_string(server)));
+}
+
+Range ApplyRun::resolve(const DatabaseState& state) {
+  check_history(state);
+  return Range{first_pending(state), end_of_range()};
+}
+
+std::size_t ApplyRun::first_pending(const DatabaseState& state) const {
+  if (!state.version) return 0;
+  for (std::size_t i = 0; i < plan_.versions.size(); ++i) {
+    if (plan_.versions[i].name == *state.version) return i + 1;
+  }
+  const auto recorded = leading_number(*state.version);
+  std::optional<std::int64_t> newest;
+  if (!plan_.versions.empty()) newest = plan_.versions.back().number;
+  if (recorded && newest && *recorded > *newest) {
+    throw Failure(ExitCode::usage_error,
+                  "the database is newer than the directory: it is at version " + *state.version +
+                      ", the newest in " + plan_.root.string() + " is " +
+                      plan_.versions.back().name,
+                  "use the migration directory of the release that migrated this database");
+  }
+  throw Failure(ExitCode::usage_error,
+                "the database is at version " + *state.version + ", which " +
+                    plan_.root.string() + " does not contain",
+                "use the migration directory this database was migrated with");
+}
+
+// Unknown versions in the history are usage errors; applied or verified
+// steps whose file changed (or vanished) are drift.
+void ApplyRun::check_history(const DatabaseState& state) {
+  std::vector<std::string> drift;
+  for (const StepRecord& record : state.steps) {
+    const auto known = std::find_if(plan_.versions.begin(), plan_.versions.end(),
+                                    [&](const PlannedVersion& v) { return v.name == record.version; });
+    if (known == plan_.versions.end()) {
+      throw Failure(ExitCode::usage_error,
+                    "the database records a step of version " + record.version + ", which " +
+                        plan_.root.string() + " does not contain",
+                    "use the migration directory this database was migrated with");
+    }
+    if (record.state != StepState::applied && record.state != StepState::verified) continue;
+    const auto step = std::find_if(known->steps.begin(), known->steps.end(), [&](const PlannedStep& s) {
+      return s.file.number == record.step;
+    });
+    if (step == known->steps.end()) {
+      drift.push_back(record.version + "/" + record.file + " was applied but no longer exists");
+    } else if (step->sha256 != record.sha256) {
+      drift.push_back(record.version + "/" + step->file.file_name +
+                      " changed since it was applied (sha256 " + record.sha256.substr(0, 12) +
+                      "... now " + step->sha256.substr(0, 12) + "...)");
+    }
+  }
+  if (drift.empty()) return;
+  if (!options_.allow_drift) {
+    std::string message = "drift: applied steps differ from the directory:";
+    for (const std::string& line : drift) message += "\n  " + line;
+    throw Failure(ExitCode::check_failed, message,
+                  "restore the applied files, or pass --allow-drift to apply anyway");
+  }
+  for (const std::string& line : drift) {
+    reporter_.diagnostic(Diagnostic{Severity::warning, "", 0, 0, "drift: " + line, ""});
+  }
+}
+
+std::size_t ApplyRun::end_of_range() const {
+  if (!options_.to) return plan_.versions.size();
+  const auto index = plan_.find_version(*options_.to);
+  if (!index) {
+    throw Failure(ExitCode::usage_error,
+                  "--to " + *options_.to + ": no such version in " + plan_.root.string());
+  }
+  return *index + 1;
+}
+
+void ApplyRun::print_plan(const Range& range) const {
+  for (std::size_t v = range.first; v < range.end; ++v) {
+    const PlannedVersion& version = plan_.versions[v];
+    for (const PlannedStep& step : version.steps) {
+      const StepRecord* record = database_.find_step(version.name, step.file.number);
+      const std::string mode =
+          runs_in_one_transaction(step) ? "transactional" : "non-transactional";
+      std::string text = "would apply " + step_label(version, step) + " (" + mode + ")";
+      if (record) text += ", recorded " + std::string(to_string(record->state));
+      nlohmann::json proofs = nlohmann::json::array();
+      for (const sql::Change& change : step.analysis.changes) {
+        const std::string proof = sql::describe_change(change, plan_.dialect);
+        text += "\n  proof: " + proof;
+        proofs.push_back(proof);
+      }
+      reporter_.event("plan",
+                      {{"version", version.name},
+                       {"step", step.file.number},
+                       {"file", step.file.file_name},
+                       {"mode", mode},
+                       {"proofs", proofs}},
+                      text);
+    }
+  }
+  if (range.empty()) reporter_.event("plan", {{"up_to_date", true}}, "nothing to apply");
+}
+
+ExitCode ApplyRun::report_up_to_date(const DatabaseState& state, std::string_view why) {
+  const std::string version = state.version.value_or("(none)");
+  reporter_.event("done",
+                  {{"version", state.version ? nlohmann::json(*state.version) : nlohmann::json()},
+                   {"steps_applied", steps_applied_},
+                   {"up_to_date", true}},
+                  "up to date at " + version + std::string(why));
+  return ExitCode::ok;
+}
+
+ExitCode ApplyRun::apply_under_lease(Range range) {
+  LeaseSettings settings{runner_, options_.lease_ttl, options_.lock_timeout};
+  lease_ = std::make_unique<Lease>(*state_, tables_, settings, [this](const LeaseInfo& holder) {
+    reporter_.event("lease",
+                    {{"holder", holder.owner.value_or("")}, {"expires_at", holder.expires_at.value_or("")}},
+                    "waiting for the lease held by " + holder.owner.value_or("?") + " (until " +
+                        holder.expires_at.value_or("?") + ")");
+  });
+  try {
+    database_ = tables_.read(*state_);
+    range = resolve(database_);
+    if (range.empty()) {
+      release_lease();
+      return report_up_to_date(database_, " (applied by another runner)");
+    }
+    step_ = open_connection(connect_options_);
+    lease_->start_heartbeat(connect_options_, [this] { step_->cancel(); });
+    start_watcher();
+    for (std::size_t v = range.first; v < range.end; ++v) apply_version(plan_.versions[v]);
+  } catch (...) {
+    release_lease();
+    throw;
+  }
+  release_lease();
+  reporter_.event("done",
+                  {{"version", plan_.versions[range.end - 1].name},
+                   {"steps_applied", steps_applied_},
+                   {"up_to_date", false}},
+                  "applied " + std::to_string(steps_applied_) + " step(s); now at " +
+                      plan_.versions[range.end - 1].name);
+  return ExitCode::ok;
+}
+
+void ApplyRun::apply_version(const PlannedVersion& version) {
+  const auto start = steady_clock::now();
+  for (std::size_t i = 0; i < version.steps.size(); ++i) {
+    apply_step(version, version.steps[i], i + 1 == version.steps.size());
+  }
+  reporter_.event("version",
+                  {{"version", version.name}, {"duration_ms", elapsed_since(start).count()}},
+                  version.name + " recorded (" + format_duration(elapsed_since(start)) + ")");
+}
+
+void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step, bool last) {
+  throw_if_stopped();
+  const StepRecord* record = database_.find_step(version.name, step.file.number);
+  if (record && record->state == StepState::verified) {
+    if (last) fenced_write(*state_, *lease_, {tables_.advance_version_sql(version.name)});
+    report_step(version, step, "skipped (already verified)", milliseconds{0});
+    return;
+  }
+  if (runs_in_one_transaction(step)) {
+    run_transactional(version, step, last);
+  } else {
+    run_non_transactional(version, step, last, record);
+  }
+  ++steps_applied_;
+}
+
+// PostgreSQL transactional steps, and CockroachDB steps without DDL (a DDL
+// there cannot share a transaction with writes).
+bool ApplyRun::runs_in_one_transaction(const PlannedStep& step) const {
+  if (!step.analysis.transactional) return false;
+  return plan_.dialect == sql::Dialect::postgres || step.analysis.ddl_count == 0;
+}
+
+void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last) {
+  if (options_.repair) prepare_index_changes(version, step);
+  milliseconds backoff{100};
+  for (int attempt = 1;; ++attempt) {
+    throw_if_stopped();
+    const auto start = steady_clock::now();
+    try {
+      if (try_transaction(version, step, last, start)) return;
+    } catch (const db::DbError& error) {
+      if (!error.connection_lost()) rollback_quietly(*step_);
+      throw_if_stopped();
+      if (!error.is_retryable() || attempt == kTransactionAttempts) {
+        fail_on_db_error(version, step, error);
+      }
+      reporter_.event("retry",
+                      {{"version", version.name},
+                       {"file", step.file.file_name},
+                       {"attempt", attempt},
+                       {"sqlstate", error.sqlstate()},
+                       {"backoff_ms", backoff.count()}},
+                      step_label(version, step) + ": " + error.fields().message + "; retrying in " +
+                          format_duration(backoff));
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, milliseconds{2000});
+  }
+}
+
+// One round trip for the whole step, then COMMIT. Returns true when
+// committed; throws on a false proof or a lost lease (after ROLLBACK).
+bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
+                               steady_clock::time_point start) {
+  const bool postgres = plan_.dialect == sql::Dialect::postgres;
+  std::string script = "BEGIN;\nSET LOCAL lock_timeout = '" +
+                       std::to_string(options_.ddl_lock_timeout.count()) + "ms';\n" + step.text +
+                       "\n;\n";
+  for (const sql::Change& change : step.analysis.changes) {
+    script += sql::verify_query(change, plan_.dialect) + ";\n";
+  }
+  if (postgres) script += "RESET ALL;\n";
+  StepWrite write = step_write(version, step, StepState::verified);
+  write.duration_ms = elapsed_since(start).count();
+  script += tables_.write_step_sql(write) + ";\n";
+  if (last) script += tables_.advance_version_sql(version.name) + ";\n";
+  script += lease_->fence_sql();
+
+  const std::vector<db::Result> results = step_->exec_script(script);
+  const std::size_t own = step.analysis.changes.size() + (postgres ? 1 : 0) + (last ? 1 : 0) + 2;
+  if (results.size() < own) {
+    rollback_quietly(*step_);
+    throw Failure(ExitCode::runtime_failure,
+                  step_label(version, step) + ": the server returned " +
+                      std::to_string(results.size()) + " results for a script of at least " +
+                      std::to_string(own) + " statements; nothing was recorded");
+  }
+  const std::size_t first_proof = results.size() - own;
+  if (results.back().rows() != 1) {
+    rollback_quietly(*step_);
+    lease_->mark_lost();
+    throw_lease_lost(runner_);
+  }
+  for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+    const db::Result& proof = results[first_proof + i];
+    if (proof.rows() == 1 && is_true(proof.get(0, 0))) continue;
+    rollback_quietly(*step_);
+    const sql::Change& change = step.analysis.changes[i];
+    if (postgres && change.kind == sql::ChangeKind::create_index) {
+      const auto index = find_index(*state_, change);
+      if (index && !index->valid) fail_invalid_index(version, step, change);
+    }
+    fail_step(version, step,
+              step_label(version, step) + ": verification failed: " +
+                  sql::describe_change(change, plan_.dialect) + " does not hold after the step",
+              "the step ran without error but did not make this change; fix the step");
+  }
+  try {
+    step_->exec("COMMIT");
+  } catch (const db::DbError& error) {
+    if (!error.outcome_unknown()) throw;
+    throw Failure(ExitCode::runtime_failure,
+                  step_label(version, step) +
+                      ": the connection was lost during COMMIT; the step may or may not have "
+                      "been applied",
+                  "run dbmig apply again: it reads what was recorded and continues");
+  }
+  report_step(version, step, "applied and verified", elapsed_since(start));
+  return true;
+}
+
+void ApplyRun::run_non_transactional(const PlannedVersion& version, const PlannedStep& step,
+                                     bool last, const StepRecord* record) {
+  const auto start = steady_clock::now();
+  bool execute = !record || record->state != StepState::applied;
+  if (plan_.dialect == sql::Dialect::postgres) {
+    if (!prepare_index_changes(version, step)) execute = false;
+  } else if (execute && earlier_job_running(step, record)) {
+    execute = false;
+  }
+  std::string since = record ? record->started_at : current_server_time();
+  if (execute) {
+    since = current_server_time();
+    record_step(version, step, StepState::started, std::nullopt, false);
+    execute_statements(version, step);
+    record_step(version, step, StepState::applied, std::nullopt, false);
+  }
+  wait_for_proofs(version, step, since);
+  record_step(version, step, StepState::verified, elapsed_since(start).count(), last);
+  report_step(version, step, execute ? "applied and verified" : "verified", elapsed_since(start));
+}
+
+// PostgreSQL, before a step runs: for each index the step creates, an
+// earlier build still running means "wait for it, do not re-issue" (returns
+// false); an INVALID index nobody builds is dropped under --repair, else the
+// step fails at once.
+bool ApplyRun::prepare_index_changes(const PlannedVersion& version, const PlannedStep& step) {
+  if (plan_.dialect != sql::Dialect::postgres) return true;
+  bool execute = true;
+  for (const sql::Change& change : step.analysis.changes) {
+    if (change.kind != sql::ChangeKind::create_index) continue;
+    const auto index = find_index(*state_, change);
+    if (const auto build = find_index_build(*state_, change, index)) {
+      reporter_.event("progress",
+                      {{"version", version.name}, {"file", step.file.file_name}, {"pid", build->pid}},
+                      step_label(version, step) + ": waiting for the running build of " +
+                          change.object.quoted() + " instead of starting another: " +
+                          describe_build(*build));
+      execute = false;
+      continue;
+    }
+    if (!index || index->valid) continue;
+    if (!options_.repair) fail_invalid_index(version, step, change);
+    drop_index_concurrently(*step_, change);
+    reporter_.event("repair", {{"version", version.name}, {"file", step.file.file_name},
+                               {"index", change.object.quoted()}},
+                    step_label(version, step) + ": dropped INVALID index " +
+                        change.object.quoted() + " (--repair); building it again");
+  }
+  return execute;
+}
+
+// CockroachDB: a step recorded started/failed whose schema change job from
+// the earlier run is still running is waited for, not re-issued.
+bool ApplyRun::earlier_job_running(const PlannedStep& step, const StepRecord* record) {
+  if (!record) return false;
+  for (const sql::Change& change : step.analysis.changes) {
+    const auto job = find_schema_change_job(*state_, change, record->started_at);
+    if (job && job->status == "running") return true;
+  }
+  return false;
+}
+
+// Each statement as its own Query message, in autocommit, without
+// lock_timeout (a lock timeout would cancel a concurrent build). Session
+// settings the step changed are reset afterwards.
+void ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step) {
+  try {
+    for (const sql::Statement& statement : step.analysis.statements) {
+      throw_if_stopped();
+      step_->exec(statement.text(step.text));
+    }
+    step_->exec("RESET ALL");
+  } catch (const db::DbError& error) {
+    throw_if_stopped();
+    fail_on_db_error(version, step, error);
+  }
+}
+
+void ApplyRun::wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
+                               const std::string& since) {
+  std::vector<sql::Change> pending = step.analysis.changes;
+  const auto deadline = steady_clock::now() + options_.verify_timeout;
+  milliseconds interval{50};
+  while (true) {
+    throw_if_stopped();
+    std::erase_if(pending, [this](const sql::Change& change) { return proof_holds(change); });
+    if (pending.empty()) break;
+    for (const sql::Change& change : pending) check_change_progress(version, step, change, since);
+    const auto now = steady_clock::now();
+    if (now >= deadline) {
+      reporter_.end_progress();
+      throw Failure(ExitCode::runtime_failure,
+                    step_label(version, step) + ": verification did not complete within " +
+                        format_duration(options_.verify_timeout) + ": " +
+                        sql::describe_change(pending.front(), plan_.dialect),
+                    "the step stays 'applied'; run dbmig apply again to keep waiting, or raise "
+                    "--verify-timeout");
+    }
+    std::this_thread::sleep_for(
+        std::min(interval, std::chrono::duration_cast<milliseconds>(deadline - now)));
+    interval = std::min(interval * 2, milliseconds{250});
+  }
+  reporter_.end_progress();
+}
+
+bool ApplyRun::proof_holds(const sql::Change& change) {
+  const db::Result result = state_->exec(sql::verify_query(change, plan_.dialect));
+  return result.rows() == 1 && is_true(result.get(0, 0));
+}
+
+// Progress of an unproved change, or a definite failure (throws).
+void ApplyRun::check_change_progress(const PlannedVersion& version, const PlannedStep& step,
+                                     const sql::Change& change, const std::string& since) {
+  if (plan_.dialect == sql::Dialect::postgres) {
+    check_index_progress(version, step, change);
+    return;
+  }
+  const auto job = find_schema_change_job(*state_, change, since);
+  if (!job) return;
+  if (job->failed()) {
+    fail_step(version, step,
+              step_label(version, step) + ": the schema change job " + job->id + " for " +
+                  change.object.quoted() + " is " + job->status +
+                  (job->error.empty() ? "" : ": " + job->error),
+              "fix the cause, then run dbmig apply again: it re-runs the step");
+  }
+  const double percent = job->fraction_completed.value_or(0.0) * 100.0;
+  reporter_.progress({{"version", version.name},
+                      {"file", step.file.file_name},
+                      {"job_id", job->id},
+                      {"status", job->status},
+                      {"fraction_completed", job->fraction_completed.value_or(0.0)}},
+                     step_label(version, step) + ": job " + job->id + " " + job->status + " " +
+                         std::to_string(static_cast<int>(percent)) + "%");
+}
+
+void ApplyRun::check_index_progress(const PlannedVersion& version, const PlannedStep& step,
+                                    const sql::Change& change) {
+  const bool index_change = change.kind == sql::ChangeKind::create_index ||
+                            change.kind == sql::ChangeKind::create_index_on_only;
+  if (!index_change && change.kind != sql::ChangeKind::reindex_concurrently) {
+    fail_step(version, step,
+              step_label(version, step) + ": verification failed: " +
+                  sql::describe_change(change, plan_.dialect) + " does not hold after the step",
+              "the step ran without error but did not make this change; fix the step");
+  }
+  const auto index = index_change ? find_index(*state_, change) : std::nullopt;
+  const auto build = find_index_build(*state_, change, index);
+  if (build) {
+    reporter_.progress({{"version", version.name},
+                        {"file", step.file.file_name},
+                        {"pid", build->pid},
+                        {"phase", build->phase},
+                        {"blocks_done", build->blocks_done},
+                        {"blocks_total", build->blocks_total},
+                        {"tuples_done", build->tuples_done},
+                        {"tuples_total", build->tuples_total}},
+                       step_label(version, step) + ": " + describe_build(*build));
+    return;
+  }
+  if (!index_change) return;
+  if (index && !index->valid) fail_invalid_index(version, step, change);
+  if (!index) {
+    fail_step(version, step,
+              step_label(version, step) + ": index " + change.object.quoted() + " on " +
+                  change.table.quoted() + " does not exist and nothing is building it",
+              "run dbmig apply again to re-run the step");
+  }
+}
+
+StepWrite ApplyRun::step_write(const PlannedVersion& version, const PlannedStep& step,
+                               StepState state) const {
+  StepWrite write;
+  write.version = version.name;
+  write.step = step.file.number;
+  write.file = step.file.file_name;
+  write.sha256 = step.sha256;
+  write.state = state;
+  write.transactional = runs_in_one_transaction(step);
+  write.runner = runner_;
+  return write;
+}
+
+void ApplyRun::record_step(const PlannedVersion& version, const PlannedStep& step, StepState state,
+                      std::optional<std::int64_t> duration_ms, bool advance) {
+  StepWrite write = step_write(version, step, state);
+  write.duration_ms = duration_ms;
+  std::vector<std::string> statements{tables_.write_step_sql(write)};
+  if (advance) statements.push_back(tables_.advance_version_sql(version.name));
+  fenced_write(*state_, *lease_, statements);
+}
+
+void ApplyRun::fail_step(const PlannedVersion& version, const PlannedStep& step,
+                         const std::string& message, const std::string& hint) {
+  reporter_.end_progress();
+  StepWrite write = step_write(version, step, StepState::failed);
+  write.error = message;
+  fenced_write(*state_, *lease_, {tables_.write_step_sql(write)});
+  report_step(version, step, "failed", milliseconds{0});
+  throw Failure(ExitCode::runtime_failure, message, hint);
+}
+
+void ApplyRun::fail_on_db_error(const PlannedVersion& version, const PlannedStep& step,
+                                const db::DbError& error) {
+  if (error.connection_lost()) {
+    throw Failure(ExitCode::runtime_failure,
+                  step_label(version, step) + ": connection lost: " + describe_db_error(error),
+                  "run dbmig apply again: it reads what was recorded and continues");
+  }
+  fail_step(version, step, step_label(version, step) + ": " + describe_db_error(error),
+            "fix the step (or the data it needs), then run dbmig apply again");
+}
+
+void ApplyRun::fail_invalid_index(const PlannedVersion& version, const PlannedStep& step,
+                                  const sql::Change& change) {
+  fail_step(version, step,
+            step_label(version, step) + ": index " + change.object.quoted() + " on " +
+                change.table.quoted() +
+                " is INVALID (a concurrent build failed or was interrupted)",
+            "run dbmig apply --repair to drop it and build it again");
+}
+
+void ApplyRun::throw_if_stopped() const {
+  if (lease_) lease_->throw_if_lost();
+  if (interrupt_requested()) {
+    throw Failure(ExitCode::runtime_failure, "interrupted",
+                  "run dbmig apply again: it reads what was recorded and continues");
+  }
+}
+
+void ApplyRun::report_step(const PlannedVersion& version, const PlannedStep& step,
+                           std::string_view action, milliseconds duration) {
+  reporter_.event("step",
+                  {{"version", version.name},
+                   {"step", step.file.number},
+                   {"file", step.file.file_name},
+                   {"action", action},
+                   {"duration_ms", duration.count()}},
+                  version.name + " " + step.file.file_name + " " + std::string(action) + " " +
+                      format_duration(duration));
+}
+
+std::string ApplyRun::current_server_time() {
+  const db::Result result = state_->exec("SELECT now()");
+  return std::string(result.get(0, 0));
+}
+
+// Cancels the statement in progress on the step connection when SIGINT or
+// SIGTERM arrives; the apply loop then stops at its next check.
+void ApplyRun::start_watcher() {
+  watcher_ = std::thread([this] {
+    while (!watcher_stop_.load()) {
+      if (interrupt_requested()) {
+        step_->cancel();
+        return;
+      }
+      std::this_thread::sleep_for(milliseconds{50});
+    }
+  });
+}
+
+void ApplyRun::stop_watcher() noexcept {
+  watcher_stop_.store(true);
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void ApplyRun::release_lease() noexcept {
+  stop_watcher();
+  if (!lease_) return;
+  try {
+    if (!state_->ok()) state_ = open_connection(connect_options_);
+  } catch (const db::DbError&) {
+    // Server unreachable: the lease expires after its TTL.
+  }
+  lease_->release(*state_);
+  lease_.reset();
+}
+
+}  // namespace
+
+ExitCode apply(const migration::Plan& plan, const ConnectionSettings& connection,
+               const ApplyOptions& options, Reporter& reporter) {
+  ApplyRun run(plan, connection, options, reporter);
+  return run.run();
+}
+
+}  // namespace dbmig::engine

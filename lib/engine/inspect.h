@@ -1,0 +1,44 @@
+// What the read-only commands (status, verify) share: connecting, and
+// comparing what the database recorded with the migration directory.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "core/diagnostic.h"
+#include "db/connection.h"
+#include "engine/options.h"
+#include "engine/state.h"
+#include "migration/plan.h"
+
+namespace dbmig::engine {
+
+// Opens one connection (application_name dbmig). Throws db::DbError when the
+// server cannot be reached; the message never holds a password.
+[[nodiscard]] db::Connection connect_for_reading(const ConnectionSettings& settings);
+
+// The problem when the database records a version the directory does not
+// contain (the singleton's version, or any step-history row's): "database is
+// at version X, which DIR does not contain", or, in numbered trees when X's
+// number is above the newest, "... is newer than the directory". nullopt when
+// every recorded version is in the plan. A usage-class problem (exit 2).
+[[nodiscard]] std::optional<Diagnostic> unknown_version_problem(const migration::Plan& plan,
+                                                                const DatabaseState& state);
+
+// Index in plan.versions of the version recorded as fully applied; nullopt
+// when none is (or it is unknown).
+[[nodiscard]] std::optional<std::size_t> applied_version_index(const migration::Plan& plan,
+                                                               const DatabaseState& state);
+
+// "missing", "stale" or "spurious".
+[[nodiscard]] std::string_view to_string(migration::VerifyFileProblem::Kind kind);
+
+// "<version>/<file>", how steps are named in every listing.
+[[nodiscard]] std::string step_label(std::string_view version, std::string_view file);
+
+// `path` relative to the plan's root when it lies below it.
+[[nodiscard]] std::string relative_path(const migration::Plan& plan,
+                                        const std::filesystem::path& path);
+
+}  // namespace dbmig::engine

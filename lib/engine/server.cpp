@@ -1,0 +1,137 @@
+// Catalog and progress queries. All run in autocommit on a connection with no
+// open transaction, so that they never hold back a concurrent index build.
+#include "engine/server.h"
+
+#include <array>
+
+#include "sql/quoting.h"
+
+namespace dbmig::engine {
+namespace {
+
+bool is_true(std::string_view text) { return text == "t" || text == "true"; }
+
+// The name as regclass text: "schema"."name", or "name" when unqualified
+// (resolved through the search_path, as the step's own statement was).
+std::string regclass_text(const sql::QualifiedName& name) {
+  std::string text;
+  if (!name.schema.empty()) text = sql::quote_identifier(name.schema) + ".";
+  return text + sql::quote_identifier(name.name);
+}
+
+std::int64_t to_int(std::string_view text) { return text.empty() ? 0 : std::stoll(std::string(text)); }
+
+}  // namespace
+
+std::unique_ptr<db::Connection> open_connection(const db::ConnectOptions& options) {
+  return std::unique_ptr<db::Connection>(new db::Connection(db::Connection::open(options)));
+}
+
+sql::Dialect detect_dialect(db::Connection& connection) {
+  const db::Result result = connection.exec("SELECT version()");
+  const std::string_view version = result.rows() == 1 ? result.get(0, 0) : "";
+  return version.find("CockroachDB") != std::string_view::npos ? sql::Dialect::cockroach
+                                                                : sql::Dialect::postgres;
+}
+
+std::optional<IndexState> find_index(db::Connection& connection, const sql::Change& change) {
+  const bool by_table = !change.table.name.empty();
+  const std::string where = by_table ? "i.indrelid = to_regclass($1) AND c.relname = $2"
+                                     : "c.oid = to_regclass($1) AND c.relname = $2";
+  sql::QualifiedName index_name = change.object;
+  if (index_name.schema.empty()) index_name.schema = change.table.schema;
+  const db::Result result = connection.exec_params(
+      "SELECT c.oid, i.indrelid, i.indisvalid, i.indisready, i.indislive"
+      " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid WHERE " +
+          where,
+      {by_table ? regclass_text(change.table) : regclass_text(index_name), change.object.name});
+  if (result.rows() == 0) return std::nullopt;
+  IndexState state;
+  state.oid = result.get(0, 0);
+  state.table_oid = result.get(0, 1);
+  state.valid = is_true(result.get(0, 2));
+  state.ready = is_true(result.get(0, 3));
+  state.live = is_true(result.get(0, 4));
+  return state;
+}
+
+std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql::Change& change,
+                                           const std::optional<IndexState>& index) {
+  const bool hidden_counts = index.has_value() && !index->valid;
+  const db::Result result = connection.exec_params(
+      "SELECT p.pid, p.relid IS NULL, COALESCE(p.phase, ''), COALESCE(p.blocks_done, 0),"
+      " COALESCE(p.blocks_total, 0), COALESCE(p.tuples_done, 0), COALESCE(p.tuples_total, 0)"
+      " FROM pg_catalog.pg_stat_progress_create_index p"
+      " WHERE p.datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
+      " AND p.pid <> pg_backend_pid()"
+      " AND ((p.index_relid = CAST($1 AS oid))"
+      " OR (p.relid = to_regclass($2) AND COALESCE(p.index_relid, 0) = 0)"
+      " OR (p.relid IS NULL AND CAST($3 AS bool)))"
+      " ORDER BY p.relid IS NULL LIMIT 1",
+      {index ? index->oid : std::string("0"),
+       change.table.name.empty() ? std::string("-") : regclass_text(change.table),
+       hidden_counts ? std::string("true") : std::string("false")});
+  if (result.rows() == 0) return std::nullopt;
+  IndexBuild build;
+  build.pid = static_cast<int>(to_int(result.get(0, 0)));
+  build.hidden = is_true(result.get(0, 1));
+  build.phase = result.get(0, 2);
+  build.blocks_done = to_int(result.get(0, 3));
+  build.blocks_total = to_int(result.get(0, 4));
+  build.tuples_done = to_int(result.get(0, 5));
+  build.tuples_total = to_int(result.get(0, 6));
+  return build;
+}
+
+std::string describe_build(const IndexBuild& build) {
+  if (build.hidden) {
+    return "index build in progress (backend " + std::to_string(build.pid) +
+           "; details need pg_read_all_stats)";
+  }
+  std::string text = build.phase.empty() ? "index build in progress" : build.phase;
+  if (build.blocks_total > 0) {
+    text += ", blocks " + std::to_string(build.blocks_done) + "/" + std::to_string(build.blocks_total);
+  }
+  if (build.tuples_total > 0) {
+    text += ", tuples " + std::to_string(build.tuples_done) + "/" + std::to_string(build.tuples_total);
+  }
+  return text + " (backend " + std::to_string(build.pid) + ")";
+}
+
+void drop_index_concurrently(db::Connection& connection, const sql::Change& change) {
+  sql::QualifiedName index_name = change.object;
+  if (index_name.schema.empty()) index_name.schema = change.table.schema;
+  connection.exec("DROP INDEX CONCURRENTLY IF EXISTS " + regclass_text(index_name));
+}
+
+bool SchemaChangeJob::failed() const {
+  constexpr std::array kFailed{"failed", "reverting", "revert-failed", "canceled",
+                               "cancel-requested"};
+  for (const char* name : kFailed) {
+    if (status == name) return true;
+  }
+  return false;
+}
+
+std::string schema_change_job_query() {
+  return "SELECT job_id::STRING, status, fraction_completed, COALESCE(error, '')"
+         " FROM crdb_internal.jobs WHERE job_type = 'SCHEMA CHANGE'"
+         " AND strpos(description, $1) > 0 AND created >= CAST($2 AS TIMESTAMPTZ)"
+         " ORDER BY created DESC LIMIT 1";
+}
+
+std::optional<SchemaChangeJob> find_schema_change_job(db::Connection& connection,
+                                                      const sql::Change& change,
+                                                      const std::string& since) {
+  const db::Result result =
+      connection.exec_params(schema_change_job_query(), {change.object.name, since});
+  if (result.rows() == 0) return std::nullopt;
+  SchemaChangeJob job;
+  job.id = result.get(0, 0);
+  job.status = result.get(0, 1);
+  if (!result.is_null(0, 2)) job.fraction_completed = std::stod(std::string(result.get(0, 2)));
+  job.error = result.get(0, 3);
+  return job;
+}
+
+}  // namespace dbmig::engine

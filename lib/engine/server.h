@@ -1,0 +1,86 @@
+// What the server knows about a schema change while dbmig waits on it:
+// the dialect it speaks, and for a step's index (PostgreSQL) whether it
+// exists, is valid, and is still being built (pg_stat_progress_create_index),
+// or (CockroachDB) the state of the schema-change job. These are the runtime
+// signals that tell "in progress" from "failed" (SPEC section 4, 6).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "db/connection.h"
+#include "sql/classify.h"
+#include "sql/dialect.h"
+
+namespace dbmig::engine {
+
+// Opens a connection on the heap (so that it can be held and replaced without
+// moving it). Throws db::DbError like db::Connection::open.
+[[nodiscard]] std::unique_ptr<db::Connection> open_connection(const db::ConnectOptions& options);
+
+// The server's dialect: `SELECT version()` mentioning CockroachDB means
+// cockroach, anything else postgres. Throws db::DbError.
+[[nodiscard]] sql::Dialect detect_dialect(db::Connection& connection);
+
+// A PostgreSQL index as pg_index records it.
+struct IndexState {
+  std::string oid;        // the index's pg_class oid, as text
+  std::string table_oid;  // indrelid
+  bool valid = false;     // indisvalid
+  bool ready = false;     // indisready
+  bool live = false;      // indislive
+  [[nodiscard]] bool usable() const { return valid && ready && live; }
+};
+
+// The index `change.object` on `change.table` (found by the table's regclass
+// and the index's relname, so an index of that name on another table does not
+// count); nullopt when absent. Throws db::DbError.
+[[nodiscard]] std::optional<IndexState> find_index(db::Connection& connection,
+                                                   const sql::Change& change);
+
+// A running CREATE INDEX / REINDEX as pg_stat_progress_create_index shows it.
+struct IndexBuild {
+  int pid = 0;
+  bool hidden = false;  // the row's details are hidden (no pg_read_all_stats)
+  std::string phase;    // "" when hidden
+  std::int64_t blocks_done = 0, blocks_total = 0, tuples_done = 0, tuples_total = 0;
+};
+
+// The build running for `change`'s index in the current database: a progress
+// row whose index_relid is the index's oid (when it exists), or whose relid is
+// the change's table with no index oid yet, or a hidden row (relid NULL) in
+// the current database, which counts as this build while the index exists
+// and is not valid. nullopt when none. Throws db::DbError.
+[[nodiscard]] std::optional<IndexBuild> find_index_build(db::Connection& connection,
+                                                         const sql::Change& change,
+                                                         const std::optional<IndexState>& index);
+
+// "building index: 1200/5000 blocks" -- a progress line for `build`.
+[[nodiscard]] std::string describe_build(const IndexBuild& build);
+
+// DROP INDEX CONCURRENTLY IF EXISTS "schema"."index" (autocommit; the
+// connection must have no open transaction). Throws db::DbError.
+void drop_index_concurrently(db::Connection& connection, const sql::Change& change);
+
+// The latest CockroachDB schema-change job mentioning `change.object`.
+struct SchemaChangeJob {
+  std::string id;
+  std::string status;  // "running", "succeeded", "failed", "reverting", ...
+  std::optional<double> fraction_completed;
+  std::string error;
+  // The job failed or is rolling back: the change will never complete.
+  [[nodiscard]] bool failed() const;
+};
+
+// The CockroachDB query for the newest SCHEMA CHANGE job whose description
+// contains the object's name ($1) and that was created at or after $2.
+[[nodiscard]] std::string schema_change_job_query();
+
+// Runs schema_change_job_query(); nullopt when there is no such job.
+// `since` is a server timestamp (text). Throws db::DbError.
+[[nodiscard]] std::optional<SchemaChangeJob> find_schema_change_job(
+    db::Connection& connection, const sql::Change& change, const std::string& since);
+
+}  // namespace dbmig::engine

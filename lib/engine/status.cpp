@@ -1,0 +1,311 @@
+// dbmig status (SPEC section 7): compares the state tables with the plan and
+// reports, read-only: the current version, pending versions and steps, steps
+// in progress or failed, the runner lease, drift (an applied step whose file
+// changed), verify-file problems, and on PostgreSQL every INVALID index.
+// The JSON document is described in docs/json.md.
+#include <sstream>
+
+#include "engine/commands.h"
+#include "engine/inspect.h"
+#include "engine/server.h"
+#include "engine/state.h"
+
+namespace dbmig::engine {
+namespace {
+
+using nlohmann::json;
+
+struct PendingStep {
+  std::string version;
+  const migration::PlannedStep* step;
+  const StepRecord* record;  // nullptr when never started
+};
+
+struct Drift {
+  const StepRecord* record;
+  std::optional<std::string> file_sha256;  // nullopt: the step file no longer exists
+};
+
+struct InvalidIndex {
+  std::string schema, index, table_schema, table;
+  bool partitioned = false;
+  bool being_built = false;
+};
+
+struct StatusFindings {
+  sql::Dialect server_dialect = sql::Dialect::postgres;
+  DatabaseState state;
+  std::optional<Diagnostic> version_problem;
+  std::vector<PendingStep> pending;
+  std::vector<std::string> pending_versions;
+  std::vector<Drift> drift;
+  std::vector<migration::VerifyFileProblem> verify_files;
+  std::vector<InvalidIndex> invalid_indexes;
+};
+
+bool is_applied(StepState state) {
+  return state == StepState::applied || state == StepState::verified;
+}
+
+void find_pending(const migration::Plan& plan, StatusFindings& findings) {
+  const auto applied = applied_version_index(plan, findings.state);
+  const std::size_t first = applied ? *applied + 1 : 0;
+  for (std::size_t index = first; index < plan.versions.size(); ++index) {
+    const migration::PlannedVersion& version = plan.versions[index];
+    findings.pending_versions.push_back(version.name);
+    for (const migration::PlannedStep& step : version.steps) {
+      const StepRecord* record = findings.state.find_step(version.name, step.file.number);
+      if (record != nullptr && record->state == StepState::verified) continue;
+      findings.pending.push_back({version.name, &step, record});
+    }
+  }
+}
+
+void find_drift(const migration::Plan& plan, StatusFindings& findings) {
+  for (const StepRecord& record : findings.state.steps) {
+    if (!is_applied(record.state)) continue;
+    const auto index = plan.find_version(record.version);
+    if (!index) continue;
+    const auto& steps = plan.versions[*index].steps;
+    if (record.step < 1 || static_cast<std::size_t>(record.step) > steps.size()) {
+      findings.drift.push_back({&record, std::nullopt});
+    } else if (steps[record.step - 1].sha256 != record.sha256) {
+      findings.drift.push_back({&record, steps[record.step - 1].sha256});
+    }
+  }
+}
+
+std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
+  const db::Result result = connection.exec(
+      "SELECT n.nspname, c.relname, tn.nspname, t.relname, c.relkind = 'I',"
+      " EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = c.oid)"
+      " FROM pg_index i"
+      " JOIN pg_class c ON c.oid = i.indexrelid"
+      " JOIN pg_namespace n ON n.oid = c.relnamespace"
+      " JOIN pg_class t ON t.oid = i.indrelid"
+      " JOIN pg_namespace tn ON tn.oid = t.relnamespace"
+      " WHERE NOT i.indisvalid ORDER BY 1, 2");
+  std::vector<InvalidIndex> indexes;
+  for (int row = 0; row < result.rows(); ++row) {
+    indexes.push_back({.schema = std::string(result.get(row, 0)),
+                       .index = std::string(result.get(row, 1)),
+                       .table_schema = std::string(result.get(row, 2)),
+                       .table = std::string(result.get(row, 3)),
+                       .partitioned = result.get(row, 4) == "t",
+                       .being_built = result.get(row, 5) == "t"});
+  }
+  return indexes;
+}
+
+// Only the steps/state tables are read; nothing is written.
+void inspect(const migration::Plan& plan, const ConnectionSettings& connection_settings,
+             StatusFindings& findings) {
+  db::Connection connection = connect_for_reading(connection_settings);
+  findings.server_dialect = detect_dialect(connection);
+  findings.state = StateTables(connection_settings.state_schema).read(connection);
+  findings.version_problem = unknown_version_problem(plan, findings.state);
+  find_pending(plan, findings);
+  find_drift(plan, findings);
+  findings.verify_files = migration::check_verify_files(plan);
+  if (findings.server_dialect == sql::Dialect::postgres) {
+    findings.invalid_indexes = read_invalid_indexes(connection);
+  }
+}
+
+bool has_failures(const StatusFindings& findings) {
+  for (const StepRecord& record : findings.state.steps) {
+    if (record.state == StepState::failed) return true;
+  }
+  return false;
+}
+
+ExitCode exit_code_of(const StatusFindings& findings, const StatusOptions& options) {
+  if (findings.version_problem) return ExitCode::usage_error;
+  if (!options.exit_code) return ExitCode::ok;
+  const bool clean = findings.pending.empty() && findings.drift.empty() &&
+                     findings.verify_files.empty() && !has_failures(findings);
+  return clean ? ExitCode::ok : ExitCode::check_failed;
+}
+
+json optional_text(const std::optional<std::string>& text) {
+  return text ? json(*text) : json(nullptr);
+}
+
+json record_json(const StepRecord& record) {
+  return {{"version", record.version},     {"step", record.step},
+          {"file", record.file},           {"state", to_string(record.state)},
+          {"error", optional_text(record.error)}, {"started_at", record.started_at},
+          {"finished_at", optional_text(record.finished_at)}, {"runner", record.runner}};
+}
+
+json steps_json(const StatusFindings& findings, bool failed) {
+  json list = json::array();
+  for (const StepRecord& record : findings.state.steps) {
+    const bool is_failed = record.state == StepState::failed;
+    const bool in_progress =
+        record.state == StepState::started || record.state == StepState::applied;
+    if (failed ? is_failed : in_progress) list.push_back(record_json(record));
+  }
+  return list;
+}
+
+json pending_json(const StatusFindings& findings) {
+  json list = json::array();
+  for (const PendingStep& pending : findings.pending) {
+    list.push_back({{"version", pending.version},
+                    {"step", pending.step->file.number},
+                    {"file", pending.step->file.file_name},
+                    {"state", pending.record ? json(to_string(pending.record->state))
+                                             : json(nullptr)}});
+  }
+  return list;
+}
+
+json drift_json(const StatusFindings& findings) {
+  json list = json::array();
+  for (const Drift& drift : findings.drift) {
+    list.push_back({{"version", drift.record->version},
+                    {"step", drift.record->step},
+                    {"file", drift.record->file},
+                    {"recorded_sha256", drift.record->sha256},
+                    {"file_sha256", optional_text(drift.file_sha256)}});
+  }
+  return list;
+}
+
+json document(const migration::Plan& plan, const ConnectionSettings& settings,
+              const StatusFindings& findings, ExitCode code) {
+  json verify_files = json::array();
+  for (const auto& problem : findings.verify_files) {
+    verify_files.push_back({{"problem", to_string(problem.kind)},
+                            {"path", relative_path(plan, problem.path)}});
+  }
+  json invalid = json::array();
+  for (const InvalidIndex& index : findings.invalid_indexes) {
+    invalid.push_back({{"schema", index.schema},
+                       {"index", index.index},
+                       {"table_schema", index.table_schema},
+                       {"table", index.table},
+                       {"partitioned", index.partitioned},
+                       {"being_built", index.being_built}});
+  }
+  const LeaseInfo& lease = findings.state.lease;
+  json error = nullptr;
+  if (findings.version_problem) {
+    error = {{"message", findings.version_problem->message},
+             {"hint", findings.version_problem->hint}};
+  }
+  return {{"command", "status"},
+          {"dialect", to_string(plan.dialect)},
+          {"server_dialect", to_string(findings.server_dialect)},
+          {"state_schema", settings.state_schema},
+          {"state_tables", findings.state.tables_exist},
+          {"current_version", optional_text(findings.state.version)},
+          {"up_to_date", findings.pending.empty()},
+          {"pending_versions", findings.pending_versions},
+          {"pending", pending_json(findings)},
+          {"in_progress", steps_json(findings, false)},
+          {"failed", steps_json(findings, true)},
+          {"lease", lease.held() ? json{{"owner", *lease.owner},
+                                        {"expires_at", optional_text(lease.expires_at)}}
+                                 : json(nullptr)},
+          {"drift", drift_json(findings)},
+          {"verify_files", verify_files},
+          {"invalid_indexes", invalid},
+          {"error", error},
+          {"exit_code", static_cast<int>(code)}};
+}
+
+std::string plural(std::size_t count, std::string_view noun) {
+  return std::to_string(count) + " " + std::string(noun) + (count == 1 ? "" : "s");
+}
+
+void write_state_lines(const StatusFindings& findings, std::ostream& out) {
+  out << "current version: "
+      << (findings.state.version ? *findings.state.version
+          : findings.state.tables_exist ? std::string("none")
+                                        : std::string("none (no migrations applied)"))
+      << '\n';
+  for (const StepRecord& record : findings.state.steps) {
+    const std::string label = step_label(record.version, record.file);
+    if (record.state == StepState::started) {
+      out << "in progress: " << label << " started at " << record.started_at << " by "
+          << record.runner << '\n';
+    } else if (record.state == StepState::applied) {
+      out << "in progress: " << label << " applied, awaiting verification (runner "
+          << record.runner << ")\n";
+    } else if (record.state == StepState::failed) {
+      out << "failed: " << label << ": " << record.error.value_or("(no error recorded)") << '\n';
+    }
+  }
+  const LeaseInfo& lease = findings.state.lease;
+  if (lease.held()) {
+    out << "lease: held by " << *lease.owner << " until " << lease.expires_at.value_or("?")
+        << '\n';
+  }
+}
+
+void write_pending_lines(const StatusFindings& findings, std::ostream& out) {
+  if (findings.pending.empty()) return;
+  out << "pending: " << plural(findings.pending_versions.size(), "version") << ", "
+      << plural(findings.pending.size(), "step") << '\n';
+  for (const PendingStep& pending : findings.pending) {
+    out << "  " << step_label(pending.version, pending.step->file.file_name);
+    if (pending.record) out << " (" << to_string(pending.record->state) << ")";
+    out << '\n';
+  }
+}
+
+void write_problem_lines(const migration::Plan& plan, const StatusFindings& findings,
+                         std::ostream& out) {
+  for (const Drift& drift : findings.drift) {
+    out << "drift: " << step_label(drift.record->version, drift.record->file)
+        << (drift.file_sha256 ? " changed since it was applied (recorded sha256 " +
+                                    drift.record->sha256 + ", file " + *drift.file_sha256 + ")"
+                              : std::string(" was applied but no longer exists"))
+        << '\n';
+  }
+  for (const auto& problem : findings.verify_files) {
+    out << "verify file " << to_string(problem.kind) << ": " << relative_path(plan, problem.path) << '\n';
+  }
+  for (const InvalidIndex& index : findings.invalid_indexes) {
+    out << "INVALID index: " << index.schema << '.' << index.index << " on "
+        << index.table_schema << '.' << index.table
+        << (index.being_built   ? " (being built)"
+            : index.partitioned ? " (partitioned: valid once every partition has its index)"
+                                : "")
+        << '\n';
+  }
+}
+
+std::string text(const migration::Plan& plan, const StatusFindings& findings) {
+  std::ostringstream out;
+  write_state_lines(findings, out);
+  write_pending_lines(findings, out);
+  write_problem_lines(plan, findings, out);
+  out << (findings.pending.empty() ? "up to date" : "not up to date") << '\n';
+  return out.str();
+}
+
+}  // namespace
+
+ExitCode status(const migration::Plan& plan, const ConnectionSettings& connection,
+                const StatusOptions& options, Reporter& reporter) {
+  StatusFindings findings;
+  inspect(plan, connection, findings);
+  if (findings.server_dialect != plan.dialect) {
+    reporter.diagnostic({.severity = Severity::warning,
+                         .file = plan.root.string(),
+                         .message = "the directory's dialect is " +
+                                    std::string(to_string(plan.dialect)) +
+                                    " but the server speaks " +
+                                    std::string(to_string(findings.server_dialect)),
+                         .hint = "set --dialect or \"dialect\" in dbmig.json"});
+  }
+  if (findings.version_problem) reporter.diagnostic(*findings.version_problem);
+  const ExitCode code = exit_code_of(findings, options);
+  reporter.result(document(plan, connection, findings, code), text(plan, findings));
+  return code;
+}
+
+}  // namespace dbmig::engine

@@ -1,0 +1,217 @@
+#include "engine/supersession.h"
+
+#include <optional>
+
+#include "core/text.h"
+
+namespace dbmig::engine {
+namespace {
+
+using sql::QualifiedName;
+using sql::Token;
+using sql::TokenKind;
+
+// The statement's tokens without comments, read front to back.
+class Cursor {
+ public:
+  Cursor(const sql::Statement& statement, std::string_view source) : source_(source) {
+    for (const Token& token : statement.tokens) {
+      if (token.kind != TokenKind::comment) tokens_.push_back(token);
+    }
+  }
+
+  [[nodiscard]] bool done() const { return position_ >= tokens_.size(); }
+
+  // Consumes the words (lower case) when they come next, in order.
+  bool accept(std::initializer_list<std::string_view> words) {
+    std::size_t at = position_;
+    for (std::string_view word : words) {
+      if (at >= tokens_.size() || !sql::is_word(tokens_[at], source_, word)) return false;
+      ++at;
+    }
+    position_ = at;
+    return true;
+  }
+
+  bool accept(char punctuation) {
+    if (done() || !tokens_[position_].is(punctuation)) return false;
+    ++position_;
+    return true;
+  }
+
+  bool accept_operator(std::string_view op) {
+    if (done() || tokens_[position_].kind != TokenKind::op ||
+        tokens_[position_].text(source_) != op) {
+      return false;
+    }
+    ++position_;
+    return true;
+  }
+
+  // One name part (identifier or keyword), folded as the server does.
+  std::optional<std::string> name_part() {
+    if (done()) return std::nullopt;
+    const Token& token = tokens_[position_];
+    if (token.kind != TokenKind::identifier && token.kind != TokenKind::keyword) {
+      return std::nullopt;
+    }
+    ++position_;
+    return fold(token.text(source_));
+  }
+
+  // A possibly qualified name: part(.part){0,2}.
+  std::optional<QualifiedName> qualified_name() {
+    std::vector<std::string> parts;
+    auto first = name_part();
+    if (!first) return std::nullopt;
+    parts.push_back(*first);
+    while (parts.size() < 3 && accept('.')) {
+      auto next = name_part();
+      if (!next) return std::nullopt;
+      parts.push_back(*next);
+    }
+    QualifiedName name;
+    name.name = parts.back();
+    if (parts.size() >= 2) name.schema = parts[parts.size() - 2];
+    if (parts.size() == 3) name.database = parts[0];
+    return name;
+  }
+
+  // Skips to just after the next top-level comma; false at the end.
+  bool skip_past_comma() {
+    int depth = 0;
+    while (!done()) {
+      const Token& token = tokens_[position_++];
+      if (token.is('(')) ++depth;
+      if (token.is(')')) --depth;
+      if (depth == 0 && token.is(',')) return true;
+    }
+    return false;
+  }
+
+ private:
+  static std::string fold(std::string_view text) {
+    if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+      std::string unquoted;
+      for (std::size_t i = 1; i + 1 < text.size(); ++i) {
+        unquoted += text[i];
+        if (text[i] == '"') ++i;
+      }
+      return unquoted;
+    }
+    return ascii_lower(text);
+  }
+
+  std::string_view source_;
+  std::vector<Token> tokens_;
+  std::size_t position_ = 0;
+};
+
+// DROP INDEX [CONCURRENTLY] [IF EXISTS] name [, ...]; CockroachDB: t@name.
+std::vector<Removal> drop_indexes(Cursor& cursor) {
+  std::vector<Removal> removals;
+  cursor.accept({"concurrently"});
+  cursor.accept({"if", "exists"});
+  do {
+    auto name = cursor.qualified_name();
+    if (!name) break;
+    Removal removal{.kind = Removal::Kind::index, .name = *name, .table = {}};
+    if (cursor.accept_operator("@")) {
+      auto index = cursor.name_part();
+      if (!index) break;
+      removal.table = *name;
+      removal.name = QualifiedName{.database = {}, .schema = name->schema, .name = *index};
+    }
+    removals.push_back(removal);
+  } while (cursor.accept(','));
+  return removals;
+}
+
+// DROP TABLE|SCHEMA [IF EXISTS] name [, ...].
+std::vector<Removal> drop_objects(Cursor& cursor, Removal::Kind kind) {
+  std::vector<Removal> removals;
+  cursor.accept({"if", "exists"});
+  do {
+    auto name = cursor.qualified_name();
+    if (!name) break;
+    removals.push_back({.kind = kind, .name = *name, .table = {}});
+  } while (cursor.accept(','));
+  return removals;
+}
+
+// The actions of ALTER TABLE t: RENAME TO, SET SCHEMA, RENAME CONSTRAINT c,
+// DROP CONSTRAINT [IF EXISTS] c (several, comma-separated).
+std::vector<Removal> alter_table(Cursor& cursor) {
+  std::vector<Removal> removals;
+  cursor.accept({"if", "exists"});
+  cursor.accept({"only"});
+  auto table = cursor.qualified_name();
+  if (!table) return removals;
+  do {
+    if (cursor.accept({"rename", "to"}) || cursor.accept({"set", "schema"})) {
+      // ALTER TABLE also renames indexes and sequences in PostgreSQL.
+      removals.push_back({.kind = Removal::Kind::table, .name = *table, .table = {}});
+      removals.push_back({.kind = Removal::Kind::index, .name = *table, .table = {}});
+    } else if (cursor.accept({"rename", "constraint"}) || cursor.accept({"drop", "constraint"})) {
+      cursor.accept({"if", "exists"});
+      if (auto constraint = cursor.name_part()) {
+        removals.push_back({.kind = Removal::Kind::constraint,
+                            .name = QualifiedName{.database = {}, .schema = {}, .name = *constraint},
+                            .table = *table});
+      }
+    }
+  } while (cursor.skip_past_comma());
+  return removals;
+}
+
+// ALTER INDEX [IF EXISTS] name|t@name RENAME TO / SET SCHEMA.
+std::vector<Removal> alter_index(Cursor& cursor) {
+  cursor.accept({"if", "exists"});
+  std::vector<Removal> named = drop_indexes(cursor);
+  if (named.size() != 1) return {};
+  if (cursor.accept({"rename", "to"}) || cursor.accept({"set", "schema"})) return named;
+  return {};
+}
+
+// Names match when the names are equal and, where both give one, the schemas.
+bool same_name(const QualifiedName& a, const QualifiedName& b) {
+  if (a.name != b.name) return false;
+  return a.schema.empty() || b.schema.empty() || a.schema == b.schema;
+}
+
+// The change's index/constraint, with the table's schema for an index.
+bool removes_object(const Removal& removal, const sql::Change& change) {
+  if (!same_name(removal.name, change.object)) return false;
+  const bool table_known = !removal.table.name.empty() && !change.table.name.empty();
+  if (table_known && !same_name(removal.table, change.table)) return false;
+  // A constraint is named within its table: the tables must be known and equal.
+  return removal.kind == Removal::Kind::index || table_known;
+}
+
+}  // namespace
+
+std::vector<Removal> removals_of(const sql::Statement& statement, std::string_view source) {
+  Cursor cursor(statement, source);
+  if (cursor.accept({"drop", "index"})) return drop_indexes(cursor);
+  if (cursor.accept({"drop", "table"})) return drop_objects(cursor, Removal::Kind::table);
+  if (cursor.accept({"drop", "schema"})) return drop_objects(cursor, Removal::Kind::schema);
+  if (cursor.accept({"alter", "table"})) return alter_table(cursor);
+  if (cursor.accept({"alter", "index"})) return alter_index(cursor);
+  return {};
+}
+
+bool supersedes(const Removal& removal, const sql::Change& change) {
+  switch (removal.kind) {
+    case Removal::Kind::schema:
+      return removal.name.name == change.table.schema ||
+             removal.name.name == change.object.schema;
+    case Removal::Kind::table:
+      return !change.table.name.empty() && same_name(removal.name, change.table);
+    case Removal::Kind::index:
+    case Removal::Kind::constraint:
+      return removes_object(removal, change);
+  }
+  return false;
+}
+
+}  // namespace dbmig::engine

@@ -1,0 +1,83 @@
+#include "support/apply_harness.h"
+
+#include <gtest/gtest.h>
+
+#include "db/error.h"
+#include "engine/commands.h"
+#include "engine/report.h"
+
+namespace dbmig::test {
+
+MigrationTree::MigrationTree(const std::vector<FileRow>& rows) : tree_(rows) { rebuild(); }
+
+void MigrationTree::write(const std::string& relative_path, const std::string& content) {
+  tree_.write(relative_path, content);
+  rebuild();
+}
+
+void MigrationTree::rebuild() {
+  auto plan = migration::build_plan(tree_.root(), {});
+  if (!plan) {
+    std::string problems;
+    for (const Diagnostic& diagnostic : plan.error()) problems += diagnostic.format() + "\n";
+    ADD_FAILURE() << "migration tree does not build:\n" << problems;
+    plan_ = migration::Plan{};
+    return;
+  }
+  plan_ = std::move(*plan);
+}
+
+engine::ApplyOptions fast_apply_options() {
+  engine::ApplyOptions options;
+  options.verify_timeout = std::chrono::minutes(3);
+  options.lock_timeout = std::chrono::seconds(30);
+  options.ddl_lock_timeout = std::chrono::seconds(5);
+  options.lease_ttl = std::chrono::seconds(3);
+  return options;
+}
+
+std::string ApplyOutcome::describe() const {
+  return "exit " + std::to_string(static_cast<int>(code)) + ": " + message +
+         (hint.empty() ? "" : "\n  hint: " + hint) + "\n--- out ---\n" + out + "--- err ---\n" + err;
+}
+
+ApplyOutcome run_apply(const migration::Plan& plan, const std::string& conninfo,
+                       const engine::ApplyOptions& options, const std::string& state_schema) {
+  std::ostringstream out;
+  std::ostringstream err;
+  engine::Reporter reporter(engine::OutputOptions{}, out, err);
+  engine::ConnectionSettings settings{conninfo, state_schema};
+  ApplyOutcome outcome;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    outcome.code = engine::apply(plan, settings, options, reporter);
+  } catch (const Failure& failure) {
+    outcome.code = failure.code();
+    outcome.message = failure.what();
+    outcome.hint = failure.hint();
+  } catch (const db::DbError& error) {
+    outcome.code = ExitCode::runtime_failure;
+    outcome.message = error.what();
+  }
+  outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  outcome.out = out.str();
+  outcome.err = err.str();
+  return outcome;
+}
+
+std::string query_value(db::Connection& connection, const std::string& sql) {
+  const db::Result result = connection.exec(sql);
+  if (result.rows() == 0) return "";
+  if (result.is_null(0, 0)) return "NULL";
+  return std::string(result.get(0, 0));
+}
+
+std::unique_ptr<db::Connection> connect_to(const std::string& conninfo) {
+  db::ConnectOptions options;
+  options.conninfo = conninfo;
+  options.application_name = "dbmig_test";
+  return std::unique_ptr<db::Connection>(new db::Connection(db::Connection::open(options)));
+}
+
+}  // namespace dbmig::test
