@@ -18,7 +18,10 @@
 #   3. as a last resort any cluster that is nevertheless online is stopped
 #      (never dropped: an existing cluster on a developer machine is theirs).
 #
-# Usage: scripts/install-deps.sh [--lint]   (--lint also installs clang-format-14 and clang-tidy-16)
+# Usage: scripts/install-deps.sh [--lint] [--bench]
+#   --lint   also installs clang-format-14 and clang-tidy-16
+#   --bench  also installs what scripts/bench.sh needs: time (/usr/bin/time,
+#            for peak RSS) and python3 (the history generator)
 set -euo pipefail
 
 packages=(
@@ -27,9 +30,13 @@ packages=(
   libpg-query-dev libssl-dev
   postgresql-common postgresql-15 postgresql-client-15
 )
-if [[ "${1:-}" == "--lint" ]]; then
-  packages+=(clang-format-14 clang-tidy-16)
-fi
+for option in "$@"; do
+  case "$option" in
+    --lint) packages+=(clang-format-14 clang-tidy-16) ;;
+    --bench) packages+=(time python3) ;;
+    *) echo "usage: $0 [--lint] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 missing_packages() {
   local package
