@@ -1,7 +1,9 @@
 // dbmig apply: validate the directory and its verify files, then run the
 // engine's completion barrier.
-#include <iostream>
+#include <array>
+#include <chrono>
 #include <memory>
+#include <tuple>
 
 #include "cli.h"
 #include "context.h"
@@ -15,10 +17,13 @@ struct ApplyArguments {
   bool dry_run = false;
   bool repair = false;
   bool allow_drift = false;
-  std::string verify_timeout;
-  std::string lock_timeout;
-  std::string ddl_lock_timeout;
-  std::string lease_ttl;
+  // DUR options, parsed with core's parse_duration once given (even as "").
+  struct Duration {
+    CLI::Option* option = nullptr;
+    std::string text;
+    std::chrono::milliseconds engine::ApplyOptions::*field = nullptr;
+  };
+  std::array<Duration, 4> durations;
 };
 
 engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
@@ -27,17 +32,9 @@ engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
   options.dry_run = arguments.dry_run;
   options.repair = arguments.repair;
   options.allow_drift = arguments.allow_drift;
-  if (!arguments.verify_timeout.empty()) {
-    options.verify_timeout = duration_option("--verify-timeout", arguments.verify_timeout);
-  }
-  if (!arguments.lock_timeout.empty()) {
-    options.lock_timeout = duration_option("--lock-timeout", arguments.lock_timeout);
-  }
-  if (!arguments.ddl_lock_timeout.empty()) {
-    options.ddl_lock_timeout = duration_option("--ddl-lock-timeout", arguments.ddl_lock_timeout);
-  }
-  if (!arguments.lease_ttl.empty()) {
-    options.lease_ttl = duration_option("--lease-ttl", arguments.lease_ttl);
+  for (const ApplyArguments::Duration& duration : arguments.durations) {
+    if (duration.option->count() == 0) continue;
+    options.*duration.field = duration_option(duration.option->get_name(), duration.text);
   }
   return options;
 }
@@ -63,9 +60,9 @@ void require_current_verify_files(const migration::Plan& plan, engine::Reporter&
   }
 }
 
-ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments) {
+ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
+                   engine::Reporter& reporter) {
   const engine::ApplyOptions options = apply_options(arguments);
-  engine::Reporter reporter(output_options(common), std::cout, std::cerr);
   const migration::Plan plan = load_plan(common, reporter);
   require_current_verify_files(plan, reporter);
   return engine::apply(plan, connection_settings(common), options, reporter);
@@ -84,20 +81,27 @@ Command add_apply_command(CLI::App& app, CommonOptions& common) {
                     "drop the step's INVALID index left by a failed build, then re-run the step");
   command->add_flag("--allow-drift", arguments->allow_drift,
                     "apply even though applied step files changed on disk");
-  command->add_option("--verify-timeout", arguments->verify_timeout,
-                      "how long to wait for a change to complete (DUR, default 30m)")
-      ->type_name("DUR");
-  command->add_option("--lock-timeout", arguments->lock_timeout,
-                      "how long to wait for another runner's lease (DUR, default 60s)")
-      ->type_name("DUR");
-  command->add_option("--ddl-lock-timeout", arguments->ddl_lock_timeout,
-                      "lock_timeout of transactional steps (DUR, default 5s)")
-      ->type_name("DUR");
-  command->add_option("--lease-ttl", arguments->lease_ttl,
-                      "runner lease time-to-live (DUR, default 15s)")
-      ->type_name("DUR");
+  const std::array<std::tuple<const char*, const char*, std::chrono::milliseconds engine::ApplyOptions::*>, 4>
+      durations = {{
+          {"--verify-timeout", "how long to wait for a change to complete (DUR, default 30m)",
+           &engine::ApplyOptions::verify_timeout},
+          {"--lock-timeout", "how long to wait for another runner's lease (DUR, default 60s)",
+           &engine::ApplyOptions::lock_timeout},
+          {"--ddl-lock-timeout", "lock_timeout of transactional steps (DUR, default 5s)",
+           &engine::ApplyOptions::ddl_lock_timeout},
+          {"--lease-ttl", "runner lease time-to-live (DUR, default 15s)",
+           &engine::ApplyOptions::lease_ttl},
+      }};
+  for (std::size_t i = 0; i < durations.size(); ++i) {
+    const auto& [name, description, field] = durations[i];
+    ApplyArguments::Duration& duration = arguments->durations[i];
+    duration.option = command->add_option(name, duration.text, description)->type_name("DUR");
+    duration.field = field;
+  }
   add_common_options(*command, common);
-  return {command, [&common, arguments] { return run_apply(common, *arguments); }};
+  return {command, false, [&common, arguments](engine::Reporter& reporter) {
+            return run_apply(common, *arguments, reporter);
+          }};
 }
 
 }  // namespace dbmig::app

@@ -1,11 +1,13 @@
 #include "cli.h"
 
+#include <algorithm>
 #include <iostream>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "context.h"
+#include "output.h"
 #include "db/connection.h"
 #include "db/error.h"
 #include "engine/report.h"
@@ -15,65 +17,65 @@ namespace {
 
 constexpr std::string_view kVersionText = "dbmig 0.1.0";
 
+// `text` without trailing blanks, its continuation lines indented by two
+// spaces (libpq ends messages with "\n" and indents with "\t").
 std::string trimmed(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) {
     text.remove_suffix(1);
   }
-  return std::string(text);
-}
-
-// Prints an aborting error: always as text on stderr, and in JSON mode also
-// as one {"event":"error"} line on stdout so that a consumer of the JSON
-// stream sees why it ended (docs/json.md).
-int report_error(const CommonOptions& common, ExitCode code, const std::string& message,
-                 const nlohmann::json& extra, const std::string& text_details) {
-  std::cerr << "dbmig: error: " << message << '\n' << text_details;
-  std::cerr.flush();
-  if (common.json) {
-    nlohmann::json line = {{"event", "error"},
-                           {"time", engine::utc_timestamp()},
-                           {"exit_code", static_cast<int>(code)},
-                           {"message", message}};
-    line.update(extra);
-    std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    std::cout.flush();
+  std::string result;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    result += text[i];
+    if (text[i] != '\n') continue;
+    while (i + 1 < text.size() && (text[i + 1] == '\t' || text[i + 1] == ' ')) ++i;
+    result += "  ";
   }
-  return static_cast<int>(code);
+  return result;
 }
 
-int report_failure(const CommonOptions& common, const Failure& failure) {
-  std::string details;
-  if (!failure.hint().empty()) details += "  hint: " + failure.hint() + '\n';
-  return report_error(common, failure.code(), failure.what(), {{"hint", failure.hint()}}, details);
+int report_failure(CommandOutput& output, const Failure& failure) {
+  std::string text = "dbmig: error: " + std::string(failure.what()) + '\n';
+  if (!failure.hint().empty()) text += "  hint: " + failure.hint() + '\n';
+  return output.fail(failure.code(), {{"message", failure.what()}, {"hint", failure.hint()}},
+                     text);
 }
 
-int report_db_error(const CommonOptions& common, const db::DbError& error) {
+int report_db_error(CommandOutput& output, const CommonOptions& common,
+                    const db::DbError& error) {
   const db::DbError::Fields& fields = error.fields();
-  std::string details;
-  if (!fields.sqlstate.empty()) details += "  sqlstate: " + fields.sqlstate + '\n';
-  if (!fields.detail.empty()) details += "  detail: " + trimmed(fields.detail) + '\n';
-  if (!fields.hint.empty()) details += "  hint: " + trimmed(fields.hint) + '\n';
-  nlohmann::json extra = {{"sqlstate", fields.sqlstate},
-                          {"detail", fields.detail},
-                          {"hint", fields.hint}};
+  const std::string message = trimmed(fields.message);
+  std::string text = "dbmig: error: " + message + '\n';
+  if (!fields.sqlstate.empty()) text += "  sqlstate: " + fields.sqlstate + '\n';
+  if (!fields.detail.empty()) text += "  detail: " + trimmed(fields.detail) + '\n';
+  if (!fields.hint.empty()) text += "  hint: " + trimmed(fields.hint) + '\n';
+  nlohmann::json details = {{"message", message},
+                            {"sqlstate", fields.sqlstate},
+                            {"detail", fields.detail},
+                            {"hint", fields.hint}};
   if (fields.connection_lost) {
     const std::string conninfo = connection_settings(common).conninfo;
     const std::string target =
         conninfo.empty() ? "libpq defaults (PGHOST, PGPORT, ...)" : db::redact_password(conninfo);
-    details += "  database: " + target + '\n';
-    extra["database"] = target;
+    text += "  database: " + target + '\n';
+    details["database"] = target;
   }
   if (common.verbose && !fields.statement.empty()) {
-    details += "  statement: " + trimmed(fields.statement) + '\n';
+    text += "  statement: " + trimmed(fields.statement) + '\n';
   }
-  return report_error(common, ExitCode::runtime_failure, trimmed(fields.message), extra, details);
+  return output.fail(ExitCode::runtime_failure, details, text);
 }
 
 int report_parse_error(const CLI::App& command, const CLI::ParseError& error) {
-  const std::string name =
-      command.get_parent() == nullptr ? "dbmig" : "dbmig " + command.get_name();
-  std::cerr << "dbmig: error: " << error.what() << '\n'
-            << "  hint: run '" << name << " --help'\n";
+  const bool top = command.get_parent() == nullptr;
+  const std::string name = top ? "dbmig" : "dbmig " + command.get_name();
+  const std::vector<std::string> words = command.remaining();
+  const bool unknown_command = top && !words.empty() && !words.front().starts_with("-");
+  std::cerr << "dbmig: error: "
+            << (unknown_command ? "unknown command '" + words.front() + "'"
+                                : std::string(error.what()))
+            << '\n'
+            << "  hint: run '" << name << " --help'"
+            << (top ? " (commands: apply, status, verify, generate-verify)" : "") << '\n';
   return static_cast<int>(ExitCode::usage_error);
 }
 
@@ -126,17 +128,22 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     return report_parse_error(parsed_command(app, commands), error);
   }
+  const CLI::App& chosen = parsed_command(app, commands);
+  const auto command = std::find_if(commands.begin(), commands.end(),
+                                    [&](const Command& c) { return c.app == &chosen; });
+  if (command == commands.end()) return static_cast<int>(ExitCode::usage_error);
+  CommandOutput output(common, chosen.get_name(), command->single_document);
   try {
-    for (const Command& command : commands) {
-      if (command.app->parsed()) return static_cast<int>(command.run());
-    }
-    return static_cast<int>(ExitCode::usage_error);
+    const ExitCode code = command->run(output.reporter());
+    output.finish();
+    return static_cast<int>(code);
   } catch (const Failure& failure) {
-    return report_failure(common, failure);
+    return report_failure(output, failure);
   } catch (const db::DbError& error) {
-    return report_db_error(common, error);
+    return report_db_error(output, common, error);
   } catch (const std::exception& error) {
-    return report_error(common, ExitCode::runtime_failure, error.what(), {}, {});
+    return output.fail(ExitCode::runtime_failure, {{"message", error.what()}},
+                       "dbmig: error: " + std::string(error.what()) + '\n');
   }
 }
 

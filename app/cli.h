@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/failure.h"
+#include "engine/report.h"
 
 namespace dbmig::app {
 
@@ -24,9 +25,11 @@ struct CommonOptions {
 };
 
 // A registered subcommand and the handler that runs it after parsing.
+// single_document: in JSON mode it prints one document (output.h), not events.
 struct Command {
   CLI::App* app = nullptr;
-  std::function<ExitCode()> run;
+  bool single_document = false;
+  std::function<ExitCode(engine::Reporter&)> run;
 };
 
 // Adds the common options to `app` (the main app or a subcommand).

@@ -1,5 +1,4 @@
 // dbmig generate-verify [--check]: write (or check) the verify files.
-#include <iostream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +30,7 @@ ExitCode check(const migration::Plan& plan, engine::Reporter& reporter) {
   reporter.result({{"command", "generate-verify"},
                    {"check", true},
                    {"problems", listed},
+                   {"error", nullptr},
                    {"exit_code", static_cast<int>(code)}},
                   text);
   return code;
@@ -65,6 +65,7 @@ ExitCode generate(const migration::Plan& plan, engine::Reporter& reporter) {
                    {"written", written},
                    {"removed", removed},
                    {"kept", kept},
+                   {"error", nullptr},
                    {"exit_code", 0}},
                   text);
   return ExitCode::ok;
@@ -79,8 +80,7 @@ Command add_generate_verify_command(CLI::App& app, CommonOptions& common) {
   command->add_flag("--check", *check_only,
                     "write nothing; exit 3 if any verify file is missing, stale or spurious");
   add_common_options(*command, common);
-  return {command, [&common, check_only] {
-            engine::Reporter reporter(output_options(common), std::cout, std::cerr);
+  return {command, true, [&common, check_only](engine::Reporter& reporter) {
             const migration::Plan plan = load_plan(common, reporter);
             return *check_only ? check(plan, reporter) : generate(plan, reporter);
           }};

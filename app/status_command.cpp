@@ -1,5 +1,4 @@
 // dbmig status: what the database has applied, compared with the directory.
-#include <iostream>
 #include <memory>
 
 #include "cli.h"
@@ -16,8 +15,7 @@ Command add_status_command(CLI::App& app, CommonOptions& common) {
   command->add_flag("--exit-code", options->exit_code,
                     "exit 3 when anything is pending, failed or drifted");
   add_common_options(*command, common);
-  return {command, [&common, options] {
-            engine::Reporter reporter(output_options(common), std::cout, std::cerr);
+  return {command, true, [&common, options](engine::Reporter& reporter) {
             const migration::Plan plan = load_plan(common, reporter);
             return engine::status(plan, connection_settings(common), *options, reporter);
           }};

@@ -1,6 +1,8 @@
-// libpq, owned. Every PGresult is born in `check` or `collect_error`, which
-// turn a failure into DbError; a successful one is wrapped in a Result. The
-// connection-lost decision is made in one place (`is_connection_lost`): the
+// libpq, owned. Every PGresult is judged by `error_of` (through
+// Connection::check, or exec_script's loop), which turns a failure into
+// DbError; a successful one is wrapped in a Result. A COPY that dbmig cannot
+// serve is ended so that the connection stays usable. The connection-lost
+// decision is made in one place (`is_connection_lost`): the
 // connection's status after the failure, or a SQLSTATE that means the server
 // ended the session (class 08, 57P01..57P03), or a client-side error with no
 // SQLSTATE on a broken connection.
@@ -76,15 +78,21 @@ DbError client_error(PGconn* conn, std::string_view statement) {
 // take ownership of `result`.
 std::optional<DbError> error_of(PGconn* conn, const PGresult* result, std::string_view statement) {
   if (result == nullptr) return client_error(conn, statement);
+  DbError::Fields fields;
   switch (PQresultStatus(result)) {
     case PGRES_COMMAND_OK:
     case PGRES_TUPLES_OK:
     case PGRES_EMPTY_QUERY:
       return std::nullopt;
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_BOTH:
+      fields.message = "COPY FROM STDIN / TO STDOUT is not supported";
+      fields.statement = std::string(statement);
+      return DbError(std::move(fields));
     default:
       break;
   }
-  DbError::Fields fields;
   fields.sqlstate = field(result, PG_DIAG_SQLSTATE);
   fields.message = field(result, PG_DIAG_MESSAGE_PRIMARY);
   if (fields.message.empty()) fields.message = trim_message(PQresultErrorMessage(result));
@@ -99,14 +107,20 @@ std::optional<DbError> error_of(PGconn* conn, const PGresult* result, std::strin
   return DbError(std::move(fields));
 }
 
-// The one place a PGresult from a single-result call is judged.
-Result check_into(PGconn* conn, PGresult* raw, std::string_view statement,
-                  Result (*wrap)(PGresult*)) {
-  if (auto error = error_of(conn, raw, statement)) {
-    PQclear(raw);
-    throw *error;
+// Ends a COPY that dbmig cannot feed or read, so the connection stays usable:
+// COPY FROM STDIN gets an immediate end-of-copy error, COPY TO STDOUT is read
+// to its end and discarded.
+void end_copy(PGconn* conn, const PGresult* result) {
+  const ExecStatusType status = PQresultStatus(result);
+  if (status == PGRES_COPY_IN) PQputCopyEnd(conn, "dbmig does not send COPY data");
+  if (status == PGRES_COPY_OUT) {
+    char* buffer = nullptr;
+    while (PQgetCopyData(conn, &buffer, 0) > 0) PQfreemem(buffer);
   }
-  return wrap(raw);
+}
+
+void drain(PGconn* conn) {
+  while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
 }
 
 // Everything after `options=` of a conninfo, or "" (the caller's own startup
@@ -222,10 +236,22 @@ Connection Connection::open(const ConnectOptions& options) {
   return connection;
 }
 
+Result Connection::check(pg_conn* conn, pg_result* result, std::string_view statement) {
+  if (auto error = error_of(conn, result, statement)) {
+    if (result != nullptr) {
+      end_copy(conn, result);
+      PQclear(result);
+      drain(conn);
+    }
+    throw *error;
+  }
+  return Result(result);
+}
+
 Result Connection::exec(std::string_view sql) {
   const std::string text(sql);
   PGresult* raw = conn_ ? PQexec(conn_.get(), text.c_str()) : nullptr;
-  return check_into(conn_.get(), raw, sql, [](PGresult* r) { return Result(r); });
+  return check(conn_.get(), raw, sql);
 }
 
 Result Connection::exec_params(std::string_view sql,
@@ -242,7 +268,7 @@ Result Connection::exec_params(std::string_view sql,
   PGresult* raw = conn_ ? PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()),
                                        nullptr, values.data(), nullptr, nullptr, 0)
                         : nullptr;
-  return check_into(conn_.get(), raw, sql, [](PGresult* r) { return Result(r); });
+  return check(conn_.get(), raw, sql);
 }
 
 std::vector<Result> Connection::exec_script(std::string_view sql) {
@@ -252,6 +278,7 @@ std::vector<Result> Connection::exec_script(std::string_view sql) {
   std::optional<DbError> first_error;
   while (PGresult* raw = PQgetResult(conn_.get())) {
     if (auto error = error_of(conn_.get(), raw, sql)) {
+      end_copy(conn_.get(), raw);
       PQclear(raw);
       if (!first_error) first_error = std::move(error);
       continue;

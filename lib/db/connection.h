@@ -75,6 +75,8 @@ class Connection {
   // Runs one statement with the simple protocol and returns its result.
   // Throws DbError on any failure (connection_lost() when the connection
   // broke or was never open; during_commit when `sql` is COMMIT/END).
+  // COPY FROM STDIN / TO STDOUT is not supported: DbError, the copy ended,
+  // the connection still usable.
   Result exec(std::string_view sql);
 
   // Runs one statement with $1..$n text parameters (nullopt = NULL).
@@ -104,6 +106,9 @@ class Connection {
     void operator()(pg_conn* conn) const noexcept;
   };
   Connection() = default;
+  // The one place a single-statement result is judged: a Result, or DbError
+  // thrown (the PGresult freed, a pending COPY ended, the connection drained).
+  static Result check(pg_conn* conn, pg_result* result, std::string_view statement);
   std::unique_ptr<pg_conn, Deleter> conn_;
   struct CancelHandle;
   std::unique_ptr<CancelHandle> cancel_;  // PGcancel, created at connect

@@ -22,6 +22,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "core/duration.h"
@@ -85,6 +88,46 @@ struct Range {
   [[nodiscard]] bool empty() const { return first >= end; }
 };
 
+// Calls `report` every second on a thread of its own until stopped; used
+// while the step connection is busy with a statement that waits for its
+// change (the state connection is idle meanwhile). Database errors of a
+// report are ignored: progress is informational.
+class ProgressMonitor {
+ public:
+  ProgressMonitor() = default;
+  ProgressMonitor(const ProgressMonitor&) = delete;
+  ProgressMonitor& operator=(const ProgressMonitor&) = delete;
+  ~ProgressMonitor() { stop(); }
+
+  void start(std::function<void()> report) {
+    thread_ = std::thread([this, report = std::move(report)] {
+      std::unique_lock lock(mutex_);
+      while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+        try {
+          report();
+        } catch (const std::exception&) {
+          // Informational only; the statement's own result decides.
+        }
+      }
+    });
+  }
+
+  void stop() noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 class ApplyRun {
  public:
   ApplyRun(const migration::Plan& plan, const ConnectionSettings& connection,
@@ -122,7 +165,8 @@ class ApplyRun {
                              const StepRecord* record);
   bool prepare_index_changes(const PlannedVersion& version, const PlannedStep& step);
   bool earlier_job_running(const PlannedStep& step, const StepRecord* record);
-  void execute_statements(const PlannedVersion& version, const PlannedStep& step);
+  void execute_statements(const PlannedVersion& version, const PlannedStep& step,
+                          const std::string& since);
   void wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
                        const std::string& since);
   void check_change_progress(const PlannedVersion& version, const PlannedStep& step,
@@ -130,6 +174,10 @@ class ApplyRun {
   void check_index_progress(const PlannedVersion& version, const PlannedStep& step,
                             const sql::Change& change);
   bool proof_holds(const sql::Change& change);
+  void report_job(const PlannedVersion& version, const PlannedStep& step, const SchemaChangeJob& job);
+  void report_build(const PlannedVersion& version, const PlannedStep& step, const IndexBuild& build);
+  void report_running_changes(const PlannedVersion& version, const PlannedStep& step,
+                              const std::string& since);
 
   // Recording.
   StepWrite step_write(const PlannedVersion& version, const PlannedStep& step, StepState state) const;
@@ -163,6 +211,11 @@ class ApplyRun {
   DatabaseState database_;
   std::thread watcher_;
   std::atomic<bool> watcher_stop_{false};
+  // The step connection runs a transactional script: a lost lease cancels it
+  // (its fence would fail anyway). A non-transactional statement is never
+  // cancelled for a lost lease: cancelling CREATE INDEX CONCURRENTLY would
+  // leave an INVALID index under the runner that took over.
+  std::atomic<bool> in_transaction_{false};
   int steps_applied_ = 0;
 };
 
@@ -318,7 +371,9 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
       return report_up_to_date(database_, " (applied by another runner)");
     }
     step_ = open_connection(connect_options_);
-    lease_->start_heartbeat(connect_options_, [this] { step_->cancel(); });
+    lease_->start_heartbeat(connect_options_, [this] {
+      if (in_transaction_.load()) step_->cancel();
+    });
     start_watcher();
     for (std::size_t v = range.first; v < range.end; ++v) apply_version(plan_.versions[v]);
   } catch (...) {
@@ -414,7 +469,15 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
   if (last) script += tables_.advance_version_sql(version.name) + ";\n";
   script += lease_->fence_sql();
 
-  const std::vector<db::Result> results = step_->exec_script(script);
+  in_transaction_.store(true);
+  std::vector<db::Result> results;
+  try {
+    results = step_->exec_script(script);
+  } catch (...) {
+    in_transaction_.store(false);
+    throw;
+  }
+  in_transaction_.store(false);
   const std::size_t own = step.analysis.changes.size() + (postgres ? 1 : 0) + (last ? 1 : 0) + 2;
   if (results.size() < own) {
     rollback_quietly(*step_);
@@ -470,7 +533,7 @@ void ApplyRun::run_non_transactional(const PlannedVersion& version, const Planne
   if (execute) {
     since = current_server_time();
     record_step(version, step, StepState::started, std::nullopt, false);
-    execute_statements(version, step);
+    execute_statements(version, step, since);
     record_step(version, step, StepState::applied, std::nullopt, false);
   }
   wait_for_proofs(version, step, since);
@@ -512,9 +575,15 @@ bool ApplyRun::prepare_index_changes(const PlannedVersion& version, const Planne
 // the earlier run is still running is waited for, not re-issued.
 bool ApplyRun::earlier_job_running(const PlannedStep& step, const StepRecord* record) {
   if (!record) return false;
-  for (const sql::Change& change : step.analysis.changes) {
-    const auto job = find_schema_change_job(*state_, change, record->started_at);
-    if (job && job->status == "running") return true;
+  try {
+    for (const sql::Change& change : step.analysis.changes) {
+      const auto job = find_schema_change_job(*state_, change, record->started_at);
+      if (job && job->status == "running") return true;
+    }
+  } catch (const db::DbError& error) {
+    if (error.connection_lost()) throw;
+    reporter_.debug("schema change job lookup failed; re-running the step: " +
+                    error.fields().message);
   }
   return false;
 }
@@ -522,7 +591,12 @@ bool ApplyRun::earlier_job_running(const PlannedStep& step, const StepRecord* re
 // Each statement as its own Query message, in autocommit, without
 // lock_timeout (a lock timeout would cancel a concurrent build). Session
 // settings the step changed are reset afterwards.
-void ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step) {
+void ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step,
+                                  const std::string& since) {
+  ProgressMonitor monitor;
+  if (!step.analysis.changes.empty()) {
+    monitor.start([this, &version, &step, &since] { report_running_changes(version, step, since); });
+  }
   try {
     for (const sql::Statement& statement : step.analysis.statements) {
       throw_if_stopped();
@@ -530,6 +604,7 @@ void ApplyRun::execute_statements(const PlannedVersion& version, const PlannedSt
     }
     step_->exec("RESET ALL");
   } catch (const db::DbError& error) {
+    monitor.stop();
     throw_if_stopped();
     fail_on_db_error(version, step, error);
   }
@@ -574,7 +649,14 @@ void ApplyRun::check_change_progress(const PlannedVersion& version, const Planne
     check_index_progress(version, step, change);
     return;
   }
-  const auto job = find_schema_change_job(*state_, change, since);
+  std::optional<SchemaChangeJob> job;
+  try {
+    job = find_schema_change_job(*state_, change, since);
+  } catch (const db::DbError& error) {
+    if (error.connection_lost()) throw;
+    reporter_.debug("schema change job lookup failed (the proof still decides): " +
+                    error.fields().message);
+  }
   if (!job) return;
   if (job->failed()) {
     fail_step(version, step,
@@ -583,14 +665,52 @@ void ApplyRun::check_change_progress(const PlannedVersion& version, const Planne
                   (job->error.empty() ? "" : ": " + job->error),
               "fix the cause, then run dbmig apply again: it re-runs the step");
   }
-  const double percent = job->fraction_completed.value_or(0.0) * 100.0;
+  report_job(version, step, *job);
+}
+
+void ApplyRun::report_job(const PlannedVersion& version, const PlannedStep& step,
+                          const SchemaChangeJob& job) {
+  const double percent = job.fraction_completed.value_or(0.0) * 100.0;
   reporter_.progress({{"version", version.name},
                       {"file", step.file.file_name},
-                      {"job_id", job->id},
-                      {"status", job->status},
-                      {"fraction_completed", job->fraction_completed.value_or(0.0)}},
-                     step_label(version, step) + ": job " + job->id + " " + job->status + " " +
+                      {"job_id", job.id},
+                      {"status", job.status},
+                      {"fraction_completed", job.fraction_completed.value_or(0.0)}},
+                     step_label(version, step) + ": job " + job.id + " " + job.status + " " +
                          std::to_string(static_cast<int>(percent)) + "%");
+}
+
+void ApplyRun::report_build(const PlannedVersion& version, const PlannedStep& step,
+                            const IndexBuild& build) {
+  reporter_.progress({{"version", version.name},
+                      {"file", step.file.file_name},
+                      {"pid", build.pid},
+                      {"phase", build.phase},
+                      {"blocks_done", build.blocks_done},
+                      {"blocks_total", build.blocks_total},
+                      {"tuples_done", build.tuples_done},
+                      {"tuples_total", build.tuples_total}},
+                     step_label(version, step) + ": " + describe_build(build));
+}
+
+// Progress of the step's changes while its statement runs (the statement
+// itself waits for the build): reported only, never judged.
+void ApplyRun::report_running_changes(const PlannedVersion& version, const PlannedStep& step,
+                                      const std::string& since) {
+  for (const sql::Change& change : step.analysis.changes) {
+    if (plan_.dialect == sql::Dialect::cockroach) {
+      if (const auto job = find_schema_change_job(*state_, change, since)) {
+        report_job(version, step, *job);
+      }
+      continue;
+    }
+    const auto index = change.kind == sql::ChangeKind::reindex_concurrently
+                           ? std::nullopt
+                           : find_index(*state_, change);
+    if (const auto build = find_index_build(*state_, change, index)) {
+      report_build(version, step, *build);
+    }
+  }
 }
 
 void ApplyRun::check_index_progress(const PlannedVersion& version, const PlannedStep& step,
@@ -606,15 +726,7 @@ void ApplyRun::check_index_progress(const PlannedVersion& version, const Planned
   const auto index = index_change ? find_index(*state_, change) : std::nullopt;
   const auto build = find_index_build(*state_, change, index);
   if (build) {
-    reporter_.progress({{"version", version.name},
-                        {"file", step.file.file_name},
-                        {"pid", build->pid},
-                        {"phase", build->phase},
-                        {"blocks_done", build->blocks_done},
-                        {"blocks_total", build->blocks_total},
-                        {"tuples_done", build->tuples_done},
-                        {"tuples_total", build->tuples_total}},
-                       step_label(version, step) + ": " + describe_build(*build));
+    report_build(version, step, *build);
     return;
   }
   if (!index_change) return;

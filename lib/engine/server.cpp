@@ -115,8 +115,9 @@ bool SchemaChangeJob::failed() const {
 
 std::string schema_change_job_query() {
   return "SELECT job_id::STRING, status, fraction_completed, COALESCE(error, '')"
-         " FROM crdb_internal.jobs WHERE job_type = 'SCHEMA CHANGE'"
-         " AND strpos(description, $1) > 0 AND created >= CAST($2 AS TIMESTAMPTZ)"
+         " FROM crdb_internal.jobs WHERE job_type IN ('SCHEMA CHANGE', 'NEW SCHEMA CHANGE')"
+         " AND strpos(description, $1) > 0"
+         " AND CAST(created AS TIMESTAMPTZ) >= CAST($2 AS TIMESTAMPTZ)"
          " ORDER BY created DESC LIMIT 1";
 }
 

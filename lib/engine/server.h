@@ -74,8 +74,10 @@ struct SchemaChangeJob {
   [[nodiscard]] bool failed() const;
 };
 
-// The CockroachDB query for the newest SCHEMA CHANGE job whose description
-// contains the object's name ($1) and that was created at or after $2.
+// The CockroachDB query for the newest schema change job (legacy "SCHEMA
+// CHANGE" or declarative "NEW SCHEMA CHANGE") whose description contains the
+// object's name ($1) and that was created at or after $2. `created` is
+// TIMESTAMP in older versions and TIMESTAMPTZ in newer ones: cast.
 [[nodiscard]] std::string schema_change_job_query();
 
 // Runs schema_change_job_query(); nullopt when there is no such job.

@@ -158,6 +158,7 @@ json document(const migration::Plan& plan, const DatabaseState& state,
             {"incomplete", count(proofs, Outcome::incomplete)},
             {"superseded", count(proofs, Outcome::superseded)},
             {"error", count(proofs, Outcome::error)}}},
+          {"error", nullptr},
           {"exit_code", static_cast<int>(code)}};
 }
 

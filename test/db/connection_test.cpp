@@ -122,6 +122,22 @@ TEST_F(ConnectionTest, ServerErrorsCarrySqlstateMessageDetailHintAndStatement) {
   EXPECT_EQ(duplicate.fields().detail, "Key (id)=(1) already exists.");
 }
 
+TEST_F(ConnectionTest, CopyToOrFromClientIsAnErrorThatLeavesTheConnectionUsable) {
+  Connection connection = connect();
+  connection.exec("CREATE TABLE c (x int); INSERT INTO c VALUES (1), (2)");
+  const std::string statements[] = {"COPY c FROM STDIN", "COPY c TO STDOUT"};
+  for (const auto& statement : statements) {
+    DbError error = expect_db_error([&] { connection.exec(statement); });
+    EXPECT_NE(std::string(error.what()).find("COPY"), std::string::npos) << statement;
+    EXPECT_FALSE(error.connection_lost()) << statement;
+    EXPECT_EQ(connection.exec("SELECT count(*) FROM c").get(0, 0), "2") << statement;
+    DbError in_script =
+        expect_db_error([&] { connection.exec_script(statement + "; SELECT 1"); });
+    EXPECT_NE(std::string(in_script.what()).find("COPY"), std::string::npos) << statement;
+    EXPECT_EQ(connection.exec("SELECT count(*) FROM c").get(0, 0), "2") << statement;
+  }
+}
+
 TEST_F(ConnectionTest, LockTimeoutIsRetryable) {
   Connection holder = connect();
   Connection waiter = connect();

@@ -5,8 +5,12 @@
 // timeouts are retried, and runs resume after failures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "db/error.h"
@@ -245,6 +249,100 @@ TEST_F(ApplyTest, WaitsForConcurrentIndexBuildBeforeAdvancing) {
   EXPECT_EQ(build.outcome(), "ok") << "the earlier build was not disturbed";
   EXPECT_EQ(index_validity("t_x_idx"), "t");
   EXPECT_EQ(recorded_version(), "0002-i");
+}
+
+TEST_F(ApplyTest, ReportsProgressWhileItsOwnConcurrentBuildRuns) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-i/up.sql", kConcurrentIndex}});
+  ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
+  auto holder = test::connect_to(conninfo());
+  holder->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  holder->exec("SELECT 1");
+  auto releaser = std::async(std::launch::async, [&holder] {
+    std::this_thread::sleep_for(2500ms);
+    holder->exec("ROLLBACK");
+  });
+  const ApplyOutcome outcome = apply(tree);
+  releaser.wait();
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_NE(outcome.out.find("0002-i/up.sql: waiting for old snapshots"), std::string::npos)
+      << outcome.out;
+  EXPECT_EQ(index_validity("t_x_idx"), "t");
+}
+
+TEST_F(ApplyTest, CountsAHiddenProgressRowAsTheRunningBuild) {
+  // dbmig runs as a role without pg_read_all_stats: the superuser's build
+  // shows up in pg_stat_progress_create_index without relid or phase.
+  const std::string role = "m_" + database_.name().substr(0, 40);
+  state().exec("CREATE ROLE " + role + " LOGIN");
+  state().exec("GRANT CREATE ON DATABASE " + database_.name() + " TO " + role);
+  state().exec("GRANT ALL ON SCHEMA public TO " + role);
+  const std::string as_role = conninfo() + " user=" + role;
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-i/up.sql", kConcurrentIndex}});
+  ApplyOptions options = test::fast_apply_options();
+  options.to = "0001-t";
+  ASSERT_EQ(run_apply(tree.plan(), as_role, options).code, ExitCode::ok);
+  const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
+  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+               " VALUES ('0002-i', 1, 'up.sql', '" + step.sha256 + "', 'started', false, 'killed')");
+
+  HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x)");
+  auto releaser = std::async(std::launch::async, [&build] {
+    std::this_thread::sleep_for(1500ms);
+    build.release();
+  });
+  options.to.reset();
+  const ApplyOutcome outcome = run_apply(tree.plan(), as_role, options);
+  releaser.wait();
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_NE(outcome.out.find("details need pg_read_all_stats"), std::string::npos) << outcome.out;
+  EXPECT_EQ(build.outcome(), "ok");
+  EXPECT_EQ(index_validity("t_x_idx"), "t");
+}
+
+TEST_F(ApplyTest, JsonModePrintsOneEventObjectPerLine) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-i/up.sql", kConcurrentIndex}});
+  OutputOptions output;
+  output.format = OutputFormat::json;
+  const ApplyOutcome outcome =
+      run_apply(tree.plan(), conninfo(), test::fast_apply_options(), "dbmig", output);
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  std::vector<nlohmann::json> events;
+  std::istringstream lines(outcome.out);
+  for (std::string line; std::getline(lines, line);) {
+    events.push_back(nlohmann::json::parse(line));
+    EXPECT_TRUE(events.back().contains("time")) << line;
+  }
+  ASSERT_FALSE(events.empty());
+  const auto step = std::find_if(events.begin(), events.end(), [](const nlohmann::json& e) {
+    return e["event"] == "step" && e["version"] == "0002-i";
+  });
+  ASSERT_NE(step, events.end()) << outcome.out;
+  EXPECT_EQ((*step)["file"], "up.sql");
+  EXPECT_EQ((*step)["step"], 1);
+  EXPECT_EQ((*step)["action"], "applied and verified");
+  EXPECT_TRUE((*step)["duration_ms"].is_number());
+  EXPECT_EQ(events.back()["event"], "done");
+  EXPECT_EQ(events.back()["version"], "0002-i");
+  EXPECT_EQ(events.back()["steps_applied"], 2);
+}
+
+TEST_F(ApplyTest, ToAcceptsTheVersionNumberAndRejectsAnUnknownOne) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-y/up.sql", "SELECT 1;\n"}});
+  const ApplyOutcome first = apply_to(tree, "1");
+  ASSERT_EQ(first.code, ExitCode::ok) << first.describe();
+  EXPECT_EQ(recorded_version(), "0001-t");
+  const ApplyOutcome unknown = apply_to(tree, "7");
+  EXPECT_EQ(unknown.code, ExitCode::usage_error) << unknown.describe();
+  EXPECT_NE(unknown.message.find("--to 7"), std::string::npos) << unknown.message;
+}
+
+TEST_F(ApplyTest, KeepsItsStateInTheConfiguredSchema) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}});
+  const ApplyOutcome outcome =
+      run_apply(tree.plan(), conninfo(), test::fast_apply_options(), "Release State");
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_EQ(value("SELECT version FROM \"Release State\".state"), "0001-t");
+  EXPECT_EQ(value("SELECT count(*) FROM pg_namespace WHERE nspname = 'dbmig'"), "0");
 }
 
 TEST_F(ApplyTest, RetriesATransactionalStepAfterLockTimeout) {

@@ -23,8 +23,9 @@ sql::Change index_change(const std::string& schema, const std::string& table,
 TEST(SchemaChangeJobQuery, IsPinned) {
   EXPECT_EQ(schema_change_job_query(),
             "SELECT job_id::STRING, status, fraction_completed, COALESCE(error, '')"
-            " FROM crdb_internal.jobs WHERE job_type = 'SCHEMA CHANGE'"
-            " AND strpos(description, $1) > 0 AND created >= CAST($2 AS TIMESTAMPTZ)"
+            " FROM crdb_internal.jobs WHERE job_type IN ('SCHEMA CHANGE', 'NEW SCHEMA CHANGE')"
+            " AND strpos(description, $1) > 0"
+            " AND CAST(created AS TIMESTAMPTZ) >= CAST($2 AS TIMESTAMPTZ)"
             " ORDER BY created DESC LIMIT 1");
 }
 

@@ -42,10 +42,11 @@ std::string ApplyOutcome::describe() const {
 }
 
 ApplyOutcome run_apply(const migration::Plan& plan, const std::string& conninfo,
-                       const engine::ApplyOptions& options, const std::string& state_schema) {
+                       const engine::ApplyOptions& options, const std::string& state_schema,
+                       const engine::OutputOptions& output) {
   std::ostringstream out;
   std::ostringstream err;
-  engine::Reporter reporter(engine::OutputOptions{}, out, err);
+  engine::Reporter reporter(output, out, err);
   engine::ConnectionSettings settings{conninfo, state_schema};
   ApplyOutcome outcome;
   const auto start = std::chrono::steady_clock::now();

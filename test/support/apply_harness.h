@@ -11,6 +11,7 @@
 #include "core/failure.h"
 #include "db/connection.h"
 #include "engine/options.h"
+#include "engine/report.h"
 #include "migration/plan.h"
 #include "support/file_tree.h"
 
@@ -52,7 +53,8 @@ struct ApplyOutcome {
 // dbmig::Failure gives its code, a db::DbError exit 1.
 [[nodiscard]] ApplyOutcome run_apply(const migration::Plan& plan, const std::string& conninfo,
                                      const engine::ApplyOptions& options = fast_apply_options(),
-                                     const std::string& state_schema = "dbmig");
+                                     const std::string& state_schema = "dbmig",
+                                     const engine::OutputOptions& output = {});
 
 // The first column of the first row of `sql` as text ("" when no row; "NULL"
 // for NULL).

@@ -1,0 +1,173 @@
+// engine::verify against a real PostgreSQL: every applied step's proofs are
+// re-run; a proof of an object a later applied step drops is superseded; a
+// false proof exits 3 (SPEC 7); the JSON document is docs/json.md's.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/commands.h"
+#include "engine/state.h"
+#include "support/apply_harness.h"
+#include "support/pg_server.h"
+
+namespace dbmig::engine {
+namespace {
+
+using nlohmann::json;
+using test::MigrationTree;
+
+// The document: the last line (diagnostic event lines may come before it).
+json last_line_json(const std::string& out) {
+  const std::size_t end = out.find_last_not_of('\n');
+  const std::size_t begin = out.rfind('\n', end);
+  return json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1));
+}
+
+const std::string kCreateTable = "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, x INT);\n";
+const std::string kIndex = "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n";
+const std::string kConstraint =
+    "ALTER TABLE t ADD CONSTRAINT t_x_positive CHECK (x > 0);\n";
+
+struct VerifyRun {
+  ExitCode code = ExitCode::ok;
+  json document;
+  std::string text;
+};
+
+class VerifyTest : public test::DatabaseTest {
+ protected:
+  VerifyRun verify(const migration::Plan& plan, bool as_json = true) {
+    std::ostringstream out;
+    std::ostringstream err;
+    OutputOptions output;
+    output.format = as_json ? OutputFormat::json : OutputFormat::text;
+    Reporter reporter(output, out, err);
+    VerifyRun run;
+    run.code = engine::verify(plan, {.conninfo = conninfo(), .state_schema = "dbmig"}, reporter);
+    if (as_json) {
+      run.document = last_line_json(out.str());
+    } else {
+      run.text = out.str();
+    }
+    return run;
+  }
+  void apply(const MigrationTree& tree) {
+    const test::ApplyOutcome outcome = test::run_apply(tree.plan(), conninfo());
+    ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  }
+  void exec(const std::string& sql) {
+    db::Connection connection = connect();
+    connection.exec(sql);
+  }
+};
+
+// "<version>/<file>: <status>" of every proof, in order.
+std::vector<std::string> outcomes(const json& document) {
+  std::vector<std::string> result;
+  for (const json& proof : document.at("proofs")) {
+    result.push_back(proof.at("version").get<std::string>() + "/" +
+                     proof.at("file").get<std::string>() + ": " +
+                     proof.at("status").get<std::string>());
+  }
+  return result;
+}
+
+TEST_F(VerifyTest, ProvesEveryAppliedChange) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable},
+                      {"0002-index/up.sql", kIndex},
+                      {"0003-check/up.sql", kConstraint}});
+  ASSERT_NO_FATAL_FAILURE(apply(tree));
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::ok) << run.document.dump(2);
+  EXPECT_EQ(outcomes(run.document),
+            (std::vector<std::string>{"0002-index/up.sql: proved", "0003-check/up.sql: proved"}));
+  EXPECT_EQ(run.document.at("summary"),
+            (json{{"proved", 2}, {"incomplete", 0}, {"superseded", 0}, {"error", 0}}));
+  EXPECT_EQ(run.document.at("current_version"), "0003-check");
+  EXPECT_EQ(run.document.at("proofs").at(0).at("change"),
+            "index \"t_x_idx\" on \"t\" is valid, ready and live");
+}
+
+TEST_F(VerifyTest, AnIndexThatIsGoneOrInvalidIsIncomplete) {
+  struct Row {
+    std::string sabotage;
+  };
+  const std::vector<Row> rows = {
+      {"DROP INDEX t_x_idx"},
+      {"UPDATE pg_index SET indisvalid = false WHERE indexrelid = 't_x_idx'::regclass"},
+  };
+  for (const Row& row : rows) {
+    SetUp();
+    MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-index/up.sql", kIndex}});
+    ASSERT_NO_FATAL_FAILURE(apply(tree));
+    exec(row.sabotage);
+    const VerifyRun run = verify(tree.plan());
+    EXPECT_EQ(run.code, ExitCode::check_failed) << row.sabotage;
+    EXPECT_EQ(outcomes(run.document),
+              (std::vector<std::string>{"0002-index/up.sql: incomplete"}))
+        << row.sabotage;
+    const VerifyRun text = verify(tree.plan(), false);
+    EXPECT_NE(text.text.find("0002-index/up.sql: index \"t_x_idx\" on \"t\""
+                             " is valid, ready and live: INCOMPLETE"),
+              std::string::npos)
+        << text.text;
+  }
+}
+
+TEST_F(VerifyTest, AProofOfAnObjectALaterVersionDropsIsSuperseded) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable},
+                      {"0002-index/up.sql", kIndex},
+                      {"0003-check/up.sql", kConstraint},
+                      {"0004-drop-index/up.sql", "DROP INDEX CONCURRENTLY IF EXISTS t_x_idx;\n"},
+                      {"0005-drop-check/up.sql", "ALTER TABLE t DROP CONSTRAINT t_x_positive;\n"}});
+  ASSERT_NO_FATAL_FAILURE(apply(tree));
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::ok) << run.document.dump(2);
+  EXPECT_EQ(outcomes(run.document),
+            (std::vector<std::string>{"0002-index/up.sql: superseded",
+                                      "0003-check/up.sql: superseded"}));
+  EXPECT_EQ(run.document.at("proofs").at(0).at("superseded_by"), "0004-drop-index/up.sql");
+  EXPECT_EQ(run.document.at("proofs").at(1).at("superseded_by"), "0005-drop-check/up.sql");
+}
+
+TEST_F(VerifyTest, ADropNotYetAppliedSupersedesNothing) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable},
+                      {"0002-index/up.sql", kIndex},
+                      {"0003-drop-index/up.sql", "DROP INDEX CONCURRENTLY IF EXISTS t_x_idx;\n"}});
+  engine::ApplyOptions options = test::fast_apply_options();
+  options.to = "0002-index";
+  ASSERT_EQ(test::run_apply(tree.plan(), conninfo(), options).code, ExitCode::ok);
+  exec("DROP INDEX t_x_idx");
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::check_failed);
+  EXPECT_EQ(outcomes(run.document),
+            (std::vector<std::string>{"0002-index/up.sql: incomplete"}));
+}
+
+TEST_F(VerifyTest, NothingAppliedVerifiesNothing) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-index/up.sql", kIndex}});
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::ok);
+  EXPECT_TRUE(run.document.at("proofs").empty());
+  EXPECT_TRUE(run.document.at("current_version").is_null());
+}
+
+TEST_F(VerifyTest, ARecordedVersionTheDirectoryLacksIsAUsageError) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}});
+  db::Connection connection = connect();
+  StateTables(std::string("dbmig")).ensure(connection);
+  connection.exec("UPDATE dbmig.state SET version = '0007-future'");
+  try {
+    (void)verify(tree.plan());
+    FAIL() << "verify accepted a database at an unknown version";
+  } catch (const Failure& failure) {
+    EXPECT_EQ(failure.code(), ExitCode::usage_error);
+    EXPECT_NE(std::string(failure.what()).find("0007-future"), std::string::npos)
+        << failure.what();
+  }
+}
+
+}  // namespace
+}  // namespace dbmig::engine
