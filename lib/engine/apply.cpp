@@ -33,6 +33,7 @@
 #include "engine/lease.h"
 #include "engine/server.h"
 #include "engine/state.h"
+#include "sql/quoting.h"
 #include "sql/verify_query.h"
 
 namespace dbmig::engine {
@@ -161,6 +162,12 @@ class ApplyRun {
   void run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last);
   bool try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
                        steady_clock::time_point start);
+  bool commit_in_one_message(const PlannedVersion& version, const PlannedStep& step,
+                             std::string script, steady_clock::time_point start);
+  std::string failure_marker(std::string_view what) const;
+  std::string raising_proof(const sql::Change& change, std::size_t index) const;
+  [[noreturn]] void fail_proof(const PlannedVersion& version, const PlannedStep& step,
+                               const sql::Change& change);
   void run_non_transactional(const PlannedVersion& version, const PlannedStep& step, bool last,
                              const StepRecord* record);
   bool prepare_index_changes(const PlannedVersion& version, const PlannedStep& step);
@@ -459,14 +466,16 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
   std::string script = "BEGIN;\nSET LOCAL lock_timeout = '" +
                        std::to_string(options_.ddl_lock_timeout.count()) + "ms';\n" + step.text +
                        "\n;\n";
-  for (const sql::Change& change : step.analysis.changes) {
-    script += sql::verify_query(change, plan_.dialect) + ";\n";
+  for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+    const sql::Change& change = step.analysis.changes[i];
+    script += (postgres ? raising_proof(change, i) : sql::verify_query(change, plan_.dialect)) + ";\n";
   }
   if (postgres) script += "RESET ALL;\n";
   StepWrite write = step_write(version, step, StepState::verified);
   write.duration_ms = elapsed_since(start).count();
   script += tables_.write_step_sql(write) + ";\n";
   if (last) script += tables_.advance_version_sql(version.name) + ";\n";
+  if (postgres) return commit_in_one_message(version, step, std::move(script), start);
   script += lease_->fence_sql();
 
   in_transaction_.store(true);
@@ -496,15 +505,7 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
     const db::Result& proof = results[first_proof + i];
     if (proof.rows() == 1 && is_true(proof.get(0, 0))) continue;
     rollback_quietly(*step_);
-    const sql::Change& change = step.analysis.changes[i];
-    if (postgres && change.kind == sql::ChangeKind::create_index) {
-      const auto index = find_index(*state_, change);
-      if (index && !index->valid) fail_invalid_index(version, step, change);
-    }
-    fail_step(version, step,
-              step_label(version, step) + ": verification failed: " +
-                  sql::describe_change(change, plan_.dialect) + " does not hold after the step",
-              "the step ran without error but did not make this change; fix the step");
+    fail_proof(version, step, step.analysis.changes[i]);
   }
   try {
     step_->exec("COMMIT");
@@ -518,6 +519,64 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
   }
   report_step(version, step, "applied and verified", elapsed_since(start));
   return true;
+}
+
+// PostgreSQL: the proofs and the fence raise an error when they do not hold,
+// so that COMMIT travels in the same message as the step: one round trip per
+// step (BENCHMARKS.md). Any error leaves the transaction aborted, its COMMIT
+// unexecuted; the error's message tells a failed proof or a lost lease from
+// an error of the step itself.
+bool ApplyRun::commit_in_one_message(const PlannedVersion& version, const PlannedStep& step,
+                                     std::string script, steady_clock::time_point start) {
+  script += "WITH fence AS (" + lease_->fence_sql() + ") SELECT (CASE WHEN count(*) = 1 THEN 'true' ELSE " +
+            sql::quote_literal(failure_marker("fence")) + " END)::boolean FROM fence;\nCOMMIT";
+  in_transaction_.store(true);
+  try {
+    step_->exec_script(script);
+  } catch (const db::DbError& error) {
+    in_transaction_.store(false);
+    const std::string& message = error.fields().message;
+    if (message.find(failure_marker("fence")) != std::string::npos) {
+      rollback_quietly(*step_);
+      lease_->mark_lost();
+      throw_lease_lost(runner_);
+    }
+    for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+      if (message.find(failure_marker("proof " + std::to_string(i))) == std::string::npos) continue;
+      rollback_quietly(*step_);
+      fail_proof(version, step, step.analysis.changes[i]);
+    }
+    throw;
+  }
+  in_transaction_.store(false);
+  report_step(version, step, "applied and verified", elapsed_since(start));
+  return true;
+}
+
+// Text that no step's own error carries: what failed and this runner's
+// identity (which ends in random hex).
+std::string ApplyRun::failure_marker(std::string_view what) const {
+  return "dbmig " + std::string(what) + " failed for " + runner_;
+}
+
+// The change's proof as a SELECT that errors, naming the marker of proof
+// `index`, when the proof is false or NULL. The CASE depends on the query's
+// result, so the failing cast cannot be folded at plan time.
+std::string ApplyRun::raising_proof(const sql::Change& change, std::size_t index) const {
+  return "SELECT (CASE WHEN (" + sql::verify_query(change, plan_.dialect) + ") THEN 'true' ELSE " +
+         sql::quote_literal(failure_marker("proof " + std::to_string(index))) + " END)::boolean";
+}
+
+void ApplyRun::fail_proof(const PlannedVersion& version, const PlannedStep& step,
+                          const sql::Change& change) {
+  if (plan_.dialect == sql::Dialect::postgres && change.kind == sql::ChangeKind::create_index) {
+    const auto index = find_index(*state_, change);
+    if (index && !index->valid) fail_invalid_index(version, step, change);
+  }
+  fail_step(version, step,
+            step_label(version, step) + ": verification failed: " +
+                sql::describe_change(change, plan_.dialect) + " does not hold after the step",
+            "the step ran without error but did not make this change; fix the step");
 }
 
 void ApplyRun::run_non_transactional(const PlannedVersion& version, const PlannedStep& step,
