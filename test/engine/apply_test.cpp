@@ -198,6 +198,33 @@ TEST_F(ApplyTest, FailsFastOnAnInvalidIndexThatIfNotExistsWouldSkipThenRepairs) 
   EXPECT_EQ(recorded_version(), "0002-i");
 }
 
+// A transactional step's proof is checked inside its own transaction, in
+// the same message as its COMMIT: a false proof must abort that transaction
+// (nothing of the step, no 'verified' row, no version advance).
+TEST_F(ApplyTest, FalseProofInsideATransactionalStepRollsItBack) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable},
+                      {"0002-i/up.sql", "CREATE TABLE marker (id INT);\n"},
+                      {"0003-i/up.sql", "CREATE INDEX IF NOT EXISTS t_x_idx ON t (x);\n"}});
+  ASSERT_EQ(apply_to(tree, "0002-i").code, ExitCode::ok);
+  state().exec("DROP TABLE marker");
+  state().exec("INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
+  {
+    HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY t_x_idx ON t (x)");
+    state().exec("SELECT pg_terminate_backend(" + std::to_string(build.pid()) + ")");
+    EXPECT_NE(build.outcome(), "ok");
+  }
+  ASSERT_EQ(index_validity("t_x_idx"), "f");
+
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::runtime_failure) << outcome.describe();
+  EXPECT_NE(outcome.message.find("\"t_x_idx\""), std::string::npos) << outcome.message;
+  EXPECT_NE(outcome.message.find("INVALID"), std::string::npos) << outcome.message;
+  EXPECT_EQ(outcome.message.find("dbmig proof"), std::string::npos) << outcome.message;
+  EXPECT_EQ(step_state("0003-i", 1), "failed");
+  EXPECT_EQ(recorded_version(), "0002-i");
+  EXPECT_EQ(value("SELECT count(*) FROM dbmig.steps WHERE state = 'verified'"), "2");
+}
+
 TEST_F(ApplyTest, FailedUniqueBuildIsReportedThenRebuiltByRepairOnceDataIsFixed) {
   MigrationTree tree({
       {"0001-t/up.sql", kCreateTable},
