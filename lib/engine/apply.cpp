@@ -45,6 +45,8 @@ using migration::PlannedStep;
 using migration::PlannedVersion;
 
 constexpr int kTransactionAttempts = 6;  // the first try and 5 retries
+// A transactional step larger than this is sent in several messages.
+constexpr std::size_t kMessageBytes = std::size_t{1} << 20;
 
 milliseconds elapsed_since(steady_clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(steady_clock::now() - start);
@@ -163,7 +165,9 @@ class ApplyRun {
   bool try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
                        steady_clock::time_point start);
   bool commit_in_one_message(const PlannedVersion& version, const PlannedStep& step,
-                             std::string script, steady_clock::time_point start);
+                             const std::string& head, std::string tail,
+                             steady_clock::time_point start);
+  void send_in_pieces(const PlannedStep& step, std::string message);
   std::string failure_marker(std::string_view what) const;
   std::string raising_proof(const sql::Change& change, std::size_t index) const;
   [[noreturn]] void fail_proof(const PlannedVersion& version, const PlannedStep& step,
@@ -463,20 +467,20 @@ void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedSte
 bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
                                steady_clock::time_point start) {
   const bool postgres = plan_.dialect == sql::Dialect::postgres;
-  std::string script = "BEGIN;\nSET LOCAL lock_timeout = '" +
-                       std::to_string(options_.ddl_lock_timeout.count()) + "ms';\n" + step.text +
-                       "\n;\n";
+  const std::string head = "BEGIN;\nSET LOCAL lock_timeout = '" +
+                           std::to_string(options_.ddl_lock_timeout.count()) + "ms';\n";
+  std::string tail;  // what follows the step's statements
   for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
     const sql::Change& change = step.analysis.changes[i];
-    script += (postgres ? raising_proof(change, i) : sql::verify_query(change, plan_.dialect)) + ";\n";
+    tail += (postgres ? raising_proof(change, i) : sql::verify_query(change, plan_.dialect)) + ";\n";
   }
-  if (postgres) script += "RESET ALL;\n";
+  if (postgres) tail += "RESET ALL;\n";
   StepWrite write = step_write(version, step, StepState::verified);
   write.duration_ms = elapsed_since(start).count();
-  script += tables_.write_step_sql(write) + ";\n";
-  if (last) script += tables_.advance_version_sql(version.name) + ";\n";
-  if (postgres) return commit_in_one_message(version, step, std::move(script), start);
-  script += lease_->fence_sql();
+  tail += tables_.write_step_sql(write) + ";\n";
+  if (last) tail += tables_.advance_version_sql(version.name) + ";\n";
+  if (postgres) return commit_in_one_message(version, step, head, std::move(tail), start);
+  const std::string script = head + step.text + "\n;\n" + tail + lease_->fence_sql();
 
   in_transaction_.store(true);
   std::vector<db::Result> results;
@@ -525,14 +529,24 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
 // so that COMMIT travels in the same message as the step: one round trip per
 // step (BENCHMARKS.md). Any error leaves the transaction aborted, its COMMIT
 // unexecuted; the error's message tells a failed proof or a lost lease from
-// an error of the step itself.
+// an error of the step itself. A step larger than kMessageBytes goes in
+// several messages (send_in_pieces) within the same transaction.
 bool ApplyRun::commit_in_one_message(const PlannedVersion& version, const PlannedStep& step,
-                                     std::string script, steady_clock::time_point start) {
-  script += "WITH fence AS (" + lease_->fence_sql() + ") SELECT (CASE WHEN count(*) = 1 THEN 'true' ELSE " +
-            sql::quote_literal(failure_marker("fence")) + " END)::boolean FROM fence;\nCOMMIT";
+                                     const std::string& head, std::string tail,
+                                     steady_clock::time_point start) {
+  tail += "WITH fence AS (" + lease_->fence_sql() + ") SELECT (CASE WHEN count(*) = 1 THEN 'true' ELSE " +
+          sql::quote_literal(failure_marker("fence")) + " END)::boolean FROM fence;\nCOMMIT";
   in_transaction_.store(true);
   try {
-    step_->exec_script(script);
+    if (step.text.size() > kMessageBytes) {
+      send_in_pieces(step, head);
+      step_->exec_script(tail);
+    } else {
+      std::string script;
+      script.reserve(head.size() + step.text.size() + tail.size() + 3);
+      script.append(head).append(step.text).append("\n;\n").append(tail);
+      step_->exec_script(script);
+    }
   } catch (const db::DbError& error) {
     in_transaction_.store(false);
     const std::string& message = error.fields().message;
@@ -551,6 +565,21 @@ bool ApplyRun::commit_in_one_message(const PlannedVersion& version, const Planne
   in_transaction_.store(false);
   report_step(version, step, "applied and verified", elapsed_since(start));
   return true;
+}
+
+// A large step's statements in messages of about kMessageBytes, cut between
+// statements as psql would send them, the first message starting with
+// `message`: libpq keeps two copies of the message it sends (its output
+// buffer and the last query), so one message of the whole step cost three
+// times the step on top of the plan's copy (BENCHMARKS.md).
+void ApplyRun::send_in_pieces(const PlannedStep& step, std::string message) {
+  for (const sql::Statement& statement : step.analysis.statements) {
+    message.append(statement.text(step.text)).append(";\n");
+    if (message.size() < kMessageBytes) continue;
+    step_->exec_script(message);
+    message.clear();
+  }
+  if (!message.empty()) step_->exec_script(message);
 }
 
 // Text that no step's own error carries: what failed and this runner's
