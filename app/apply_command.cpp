@@ -81,7 +81,8 @@ Command add_apply_command(CLI::App& app, CommonOptions& common) {
                     "drop the step's INVALID index left by a failed build, then re-run the step");
   command->add_flag("--allow-drift", arguments->allow_drift,
                     "apply even though applied step files changed on disk");
-  const std::array<std::tuple<const char*, const char*, std::chrono::milliseconds engine::ApplyOptions::*>, 4>
+  const std::array<
+      std::tuple<const char*, const char*, std::chrono::milliseconds engine::ApplyOptions::*>, 4>
       durations = {{
           {"--verify-timeout", "how long to wait for a change to complete (DUR, default 30m)",
            &engine::ApplyOptions::verify_timeout},

@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include "context.h"
-#include "output.h"
 #include "db/connection.h"
 #include "db/error.h"
 #include "engine/report.h"
+#include "output.h"
 
 namespace dbmig::app {
 namespace {
@@ -36,12 +35,10 @@ std::string trimmed(std::string_view text) {
 int report_failure(CommandOutput& output, const Failure& failure) {
   std::string text = "dbmig: error: " + std::string(failure.what()) + '\n';
   if (!failure.hint().empty()) text += "  hint: " + failure.hint() + '\n';
-  return output.fail(failure.code(), {{"message", failure.what()}, {"hint", failure.hint()}},
-                     text);
+  return output.fail(failure.code(), {{"message", failure.what()}, {"hint", failure.hint()}}, text);
 }
 
-int report_db_error(CommandOutput& output, const CommonOptions& common,
-                    const db::DbError& error) {
+int report_db_error(CommandOutput& output, const CommonOptions& common, const db::DbError& error) {
   const db::DbError::Fields& fields = error.fields();
   const std::string message = trimmed(fields.message);
   std::string text = "dbmig: error: " + message + '\n';
@@ -53,7 +50,7 @@ int report_db_error(CommandOutput& output, const CommonOptions& common,
                             {"detail", fields.detail},
                             {"hint", fields.hint}};
   if (fields.connection_lost) {
-    const std::string conninfo = connection_settings(common).conninfo;
+    const std::string conninfo = database_conninfo(common);
     const std::string target =
         conninfo.empty() ? "libpq defaults (PGHOST, PGPORT, ...)" : db::redact_password(conninfo);
     text += "  database: " + target + '\n';
@@ -109,8 +106,7 @@ void add_common_options(CLI::App& app, CommonOptions& common) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app("dbmig: schema migrations that advance only once each change is complete",
-               "dbmig");
+  CLI::App app("dbmig: schema migrations that advance only once each change is complete", "dbmig");
   CommonOptions common;
   add_common_options(app, common);
   app.require_subcommand(1);

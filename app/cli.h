@@ -3,10 +3,9 @@
 // calls one engine or migration function and maps failures to exit codes.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "core/failure.h"
 #include "engine/report.h"
@@ -15,10 +14,10 @@ namespace dbmig::app {
 
 // Options accepted before and after every subcommand.
 struct CommonOptions {
-  std::string dir;                    // --dir, else $DBMIG_DIR
-  std::string db;                     // --db, else $DATABASE_URL, else libpq's PG* defaults
-  std::string dialect;                // --dialect: "" = dbmig.json, else postgres
-  std::string state_schema = "dbmig"; // --state-schema
+  std::string dir;                     // --dir, else $DBMIG_DIR
+  std::string db;                      // --db, else $DATABASE_URL, else libpq's PG* defaults
+  std::string dialect;                 // --dialect: "" = dbmig.json, else postgres
+  std::string state_schema = "dbmig";  // --state-schema
   bool json = false;
   bool quiet = false;
   bool verbose = false;

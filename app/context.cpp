@@ -1,7 +1,8 @@
 #include "context.h"
 
-#include <cstdlib>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "core/duration.h"
 #include "sql/dialect.h"
@@ -25,9 +26,17 @@ std::filesystem::path migration_dir(const CommonOptions& common) {
   return dir;
 }
 
+std::string database_conninfo(const CommonOptions& common) {
+  return common.db.empty() ? environment("DATABASE_URL") : common.db;
+}
+
 engine::ConnectionSettings connection_settings(const CommonOptions& common) {
   engine::ConnectionSettings settings;
-  settings.conninfo = common.db.empty() ? environment("DATABASE_URL") : common.db;
+  settings.conninfo = database_conninfo(common);
+  if (common.state_schema.empty()) {
+    throw Failure(ExitCode::usage_error, "--state-schema: the schema name is empty",
+                  "leave it out for the default (dbmig)");
+  }
   settings.state_schema = common.state_schema;
   return settings;
 }
@@ -53,8 +62,8 @@ migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporte
       if (diagnostic.severity == Severity::error) ++errors;
     }
     throw Failure(ExitCode::usage_error,
-                  dir.string() + " is not a valid migration directory (" +
-                      std::to_string(errors) + (errors == 1 ? " error)" : " errors)"),
+                  dir.string() + " is not a valid migration directory (" + std::to_string(errors) +
+                      (errors == 1 ? " error)" : " errors)"),
                   "fix the problems listed above; nothing was done to any database");
   }
   for (const Diagnostic& warning : plan->warnings) reporter.diagnostic(warning);

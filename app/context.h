@@ -19,7 +19,11 @@ namespace dbmig::app {
 // --dir, else $DBMIG_DIR; throws Failure(usage_error) when neither is given.
 [[nodiscard]] std::filesystem::path migration_dir(const CommonOptions& common);
 
-// --db, else $DATABASE_URL, else "" (libpq's PG* defaults), and the state schema.
+// --db, else $DATABASE_URL, else "" (libpq's PG* defaults).
+[[nodiscard]] std::string database_conninfo(const CommonOptions& common);
+
+// database_conninfo() and the state
+// schema; throws Failure(usage_error) when --state-schema is empty.
 [[nodiscard]] engine::ConnectionSettings connection_settings(const CommonOptions& common);
 
 // Text or JSON, quiet/verbose, and whether stdout is a terminal.

@@ -1,6 +1,5 @@
 // dbmig generate-verify [--check]: write (or check) the verify files.
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "cli.h"

@@ -14,8 +14,7 @@ void print_json_line(const nlohmann::json& object) {
 
 }  // namespace
 
-CommandOutput::CommandOutput(const CommonOptions& common, std::string command,
-                             bool single_document)
+CommandOutput::CommandOutput(const CommonOptions& common, std::string command, bool single_document)
     : json_(common.json), single_document_(single_document), command_(std::move(command)) {
   std::ostream& out = holds_document() ? static_cast<std::ostream&>(held_) : std::cout;
   reporter_ = std::make_unique<engine::Reporter>(output_options(common), out, std::cerr);

@@ -9,10 +9,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "core/failure.h"

@@ -8,9 +8,10 @@
 namespace dbmig::app {
 
 Command add_status_command(CLI::App& app, CommonOptions& common) {
-  CLI::App* command = app.add_subcommand(
-      "status", "show the current version, pending steps, failures, the lease, drift and "
-                "invalid indexes");
+  CLI::App* command =
+      app.add_subcommand("status",
+                         "show the current version, pending steps, failures, the lease, drift and "
+                         "invalid indexes");
   auto options = std::make_shared<engine::StatusOptions>();
   command->add_flag("--exit-code", options->exit_code,
                     "exit 3 when anything is pending, failed or drifted");

@@ -817,7 +817,13 @@ void ApplyRun::check_index_progress(const PlannedVersion& version, const Planned
     report_build(version, step, *build);
     return;
   }
-  if (!index_change) return;
+  if (!index_change) {
+    fail_step(version, step,
+              step_label(version, step) + ": " + sql::describe_change(change, plan_.dialect) +
+                  " does not hold and no build is running",
+              "drop the INVALID _ccnew/_ccold leftovers of the failed REINDEX, then run dbmig "
+              "apply again");
+  }
   if (index && !index->valid) fail_invalid_index(version, step, change);
   if (!index) {
     fail_step(version, step,

@@ -50,8 +50,8 @@ std::optional<Diagnostic> unknown_version_problem(const migration::Plan& plan,
                       ", newer than the newest version in the directory";
     problem.hint = "use the migration directory of the release that applied " + *unknown;
   } else {
-    problem.message = "the database records version " + *unknown +
-                      ", which the directory does not contain";
+    problem.message =
+        "the database records version " + *unknown + ", which the directory does not contain";
     problem.hint = "restore " + *unknown +
                    " in the directory (versions must never be renamed or removed once applied)";
   }

@@ -12,6 +12,7 @@
 
 #include "core/duration.h"
 #include "core/failure.h"
+#include "engine/interrupt.h"
 #include "engine/server.h"
 #include "sql/quoting.h"
 
@@ -92,6 +93,10 @@ Lease::Lease(db::Connection& connection, const StateTables& tables, LeaseSetting
                     "could not get the lease within " + format_duration(settings_.wait) + ": " +
                         describe_holder(holder),
                     "another dbmig is applying; wait for it, or raise --lock-timeout");
+    }
+    if (interrupt_requested()) {
+      throw Failure(ExitCode::runtime_failure, "interrupted while waiting for the lease (" +
+                                                   describe_holder(holder) + ")");
     }
     if (!notified && on_wait) on_wait(holder);
     notified = true;

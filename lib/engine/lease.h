@@ -43,7 +43,8 @@ class Lease {
   // (free, or expired by the server's clock), retrying with backoff (50 ms
   // doubling to 1 s) up to settings.wait. Throws Failure(lease_timeout)
   // "could not get the lease within ...: held by X until T" when it cannot,
-  // db::DbError on database errors.
+  // Failure(runtime_failure, "interrupted ...") when SIGINT/SIGTERM arrives
+  // while waiting (interrupt.h), db::DbError on database errors.
   Lease(db::Connection& connection, const StateTables& tables, LeaseSettings settings,
         const WaitNotice& on_wait);
   Lease(const Lease&) = delete;

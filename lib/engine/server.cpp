@@ -68,9 +68,10 @@ std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql
       " OR (p.relid = to_regclass($2) AND COALESCE(p.index_relid, 0) = 0)"
       " OR (p.relid IS NULL AND CAST($3 AS bool)))"
       " ORDER BY p.relid IS NULL LIMIT 1",
-      {index ? index->oid : std::string("0"),
-       change.table.name.empty() ? std::string("-") : regclass_text(change.table),
-       hidden_counts ? std::string("true") : std::string("false")});
+      {index ? std::optional<std::string>(index->oid) : std::optional<std::string>("0"),
+       change.table.name.empty() ? std::nullopt
+                                 : std::optional<std::string>(regclass_text(change.table)),
+       std::optional<std::string>(hidden_counts ? "true" : "false")});
   if (result.rows() == 0) return std::nullopt;
   IndexBuild build;
   build.pid = static_cast<int>(to_int(result.get(0, 0)));

@@ -132,10 +132,14 @@ json optional_text(const std::optional<std::string>& text) {
 }
 
 json record_json(const StepRecord& record) {
-  return {{"version", record.version},     {"step", record.step},
-          {"file", record.file},           {"state", to_string(record.state)},
-          {"error", optional_text(record.error)}, {"started_at", record.started_at},
-          {"finished_at", optional_text(record.finished_at)}, {"runner", record.runner}};
+  return {{"version", record.version},
+          {"step", record.step},
+          {"file", record.file},
+          {"state", to_string(record.state)},
+          {"error", optional_text(record.error)},
+          {"started_at", record.started_at},
+          {"finished_at", optional_text(record.finished_at)},
+          {"runner", record.runner}};
 }
 
 json steps_json(const StatusFindings& findings, bool failed) {
@@ -152,11 +156,11 @@ json steps_json(const StatusFindings& findings, bool failed) {
 json pending_json(const StatusFindings& findings) {
   json list = json::array();
   for (const PendingStep& pending : findings.pending) {
-    list.push_back({{"version", pending.version},
-                    {"step", pending.step->file.number},
-                    {"file", pending.step->file.file_name},
-                    {"state", pending.record ? json(to_string(pending.record->state))
-                                             : json(nullptr)}});
+    list.push_back(
+        {{"version", pending.version},
+         {"step", pending.step->file.number},
+         {"file", pending.step->file.file_name},
+         {"state", pending.record ? json(to_string(pending.record->state)) : json(nullptr)}});
   }
   return list;
 }
@@ -177,8 +181,8 @@ json document(const migration::Plan& plan, const ConnectionSettings& settings,
               const StatusFindings& findings, ExitCode code) {
   json verify_files = json::array();
   for (const auto& problem : findings.verify_files) {
-    verify_files.push_back({{"problem", to_string(problem.kind)},
-                            {"path", relative_path(plan, problem.path)}});
+    verify_files.push_back(
+        {{"problem", to_string(problem.kind)}, {"path", relative_path(plan, problem.path)}});
   }
   json invalid = json::array();
   for (const InvalidIndex& index : findings.invalid_indexes) {
@@ -222,7 +226,7 @@ std::string plural(std::size_t count, std::string_view noun) {
 
 void write_state_lines(const StatusFindings& findings, std::ostream& out) {
   out << "current version: "
-      << (findings.state.version ? *findings.state.version
+      << (findings.state.version        ? *findings.state.version
           : findings.state.tables_exist ? std::string("none")
                                         : std::string("none (no migrations applied)"))
       << '\n';
@@ -232,16 +236,15 @@ void write_state_lines(const StatusFindings& findings, std::ostream& out) {
       out << "in progress: " << label << " started at " << record.started_at << " by "
           << record.runner << '\n';
     } else if (record.state == StepState::applied) {
-      out << "in progress: " << label << " applied, awaiting verification (runner "
-          << record.runner << ")\n";
+      out << "in progress: " << label << " applied, awaiting verification (runner " << record.runner
+          << ")\n";
     } else if (record.state == StepState::failed) {
       out << "failed: " << label << ": " << record.error.value_or("(no error recorded)") << '\n';
     }
   }
   const LeaseInfo& lease = findings.state.lease;
   if (lease.held()) {
-    out << "lease: held by " << *lease.owner << " until " << lease.expires_at.value_or("?")
-        << '\n';
+    out << "lease: held by " << *lease.owner << " until " << lease.expires_at.value_or("?") << '\n';
   }
 }
 
@@ -266,11 +269,12 @@ void write_problem_lines(const migration::Plan& plan, const StatusFindings& find
         << '\n';
   }
   for (const auto& problem : findings.verify_files) {
-    out << "verify file " << to_string(problem.kind) << ": " << relative_path(plan, problem.path) << '\n';
+    out << "verify file " << to_string(problem.kind) << ": " << relative_path(plan, problem.path)
+        << '\n';
   }
   for (const InvalidIndex& index : findings.invalid_indexes) {
-    out << "INVALID index: " << index.schema << '.' << index.index << " on "
-        << index.table_schema << '.' << index.table
+    out << "INVALID index: " << index.schema << '.' << index.index << " on " << index.table_schema
+        << '.' << index.table
         << (index.being_built   ? " (being built)"
             : index.partitioned ? " (partitioned: valid once every partition has its index)"
                                 : "")
@@ -294,13 +298,12 @@ ExitCode status(const migration::Plan& plan, const ConnectionSettings& connectio
   StatusFindings findings;
   inspect(plan, connection, findings);
   if (findings.server_dialect != plan.dialect) {
-    reporter.diagnostic({.severity = Severity::warning,
-                         .file = plan.root.string(),
-                         .message = "the directory's dialect is " +
-                                    std::string(to_string(plan.dialect)) +
-                                    " but the server speaks " +
-                                    std::string(to_string(findings.server_dialect)),
-                         .hint = "set --dialect or \"dialect\" in dbmig.json"});
+    reporter.diagnostic(
+        {.severity = Severity::warning,
+         .file = plan.root.string(),
+         .message = "the directory's dialect is " + std::string(to_string(plan.dialect)) +
+                    " but the server speaks " + std::string(to_string(findings.server_dialect)),
+         .hint = "set --dialect or \"dialect\" in dbmig.json"});
   }
   if (findings.version_problem) reporter.diagnostic(*findings.version_problem);
   const ExitCode code = exit_code_of(findings, options);

@@ -155,9 +155,10 @@ std::vector<Removal> alter_table(Cursor& cursor) {
     } else if (cursor.accept({"rename", "constraint"}) || cursor.accept({"drop", "constraint"})) {
       cursor.accept({"if", "exists"});
       if (auto constraint = cursor.name_part()) {
-        removals.push_back({.kind = Removal::Kind::constraint,
-                            .name = QualifiedName{.database = {}, .schema = {}, .name = *constraint},
-                            .table = *table});
+        removals.push_back(
+            {.kind = Removal::Kind::constraint,
+             .name = QualifiedName{.database = {}, .schema = {}, .name = *constraint},
+             .table = *table});
       }
     }
   } while (cursor.skip_past_comma());
@@ -203,13 +204,11 @@ std::vector<Removal> removals_of(const sql::Statement& statement, std::string_vi
 bool supersedes(const Removal& removal, const sql::Change& change) {
   switch (removal.kind) {
     case Removal::Kind::schema:
-      return removal.name.name == change.table.schema ||
-             removal.name.name == change.object.schema;
+      return removal.name.name == change.table.schema || removal.name.name == change.object.schema;
     case Removal::Kind::table:
       return !change.table.name.empty() && same_name(removal.name, change.table);
     case Removal::Kind::index:
-    case Removal::Kind::constraint:
-      return removes_object(removal, change);
+    case Removal::Kind::constraint: return removes_object(removal, change);
   }
   return false;
 }

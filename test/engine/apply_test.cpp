@@ -404,6 +404,83 @@ TEST_F(ApplyTest, KeepsItsStateInTheConfiguredSchema) {
   EXPECT_EQ(value("SELECT count(*) FROM pg_namespace WHERE nspname = 'dbmig'"), "0");
 }
 
+TEST_F(ApplyTest, TransactionalStepOverAnInvalidIndexFailsItsProofAndRollsBack) {
+  MigrationTree tree({
+      {"0001-t/up.sql", kCreateTable},
+      {"0002-i/up.sql", "CREATE INDEX IF NOT EXISTS t_x_idx ON t (x);\n"},
+  });
+  ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
+  state().exec("INSERT INTO t VALUES (1, 5), (2, 5)");
+  EXPECT_THROW(state().exec("CREATE UNIQUE INDEX CONCURRENTLY t_x_idx ON t (x)"), db::DbError);
+  ASSERT_EQ(index_validity("t_x_idx"), "f");
+
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::runtime_failure) << outcome.describe();
+  EXPECT_NE(outcome.message.find("\"t_x_idx\""), std::string::npos) << outcome.message;
+  EXPECT_NE(outcome.message.find("INVALID"), std::string::npos) << outcome.message;
+  EXPECT_EQ(step_state("0002-i", 1), "failed");
+  EXPECT_EQ(recorded_version(), "0001-t");
+
+  ApplyOptions options = test::fast_apply_options();
+  options.repair = true;
+  const ApplyOutcome repaired = apply(tree, options);
+  ASSERT_EQ(repaired.code, ExitCode::ok) << repaired.describe();
+  EXPECT_EQ(index_validity("t_x_idx"), "t");
+  EXPECT_EQ(recorded_version(), "0002-i");
+}
+
+TEST_F(ApplyTest, AppliedStepIsOnlyVerifiedOnResume) {
+  MigrationTree tree({
+      {"0001-log/up.sql", "CREATE TABLE log (v TEXT);\n"},
+      {"0002-i/up-danger-non-transactional.sql",
+       "INSERT INTO log VALUES ('once');\n"
+       "CREATE INDEX CONCURRENTLY IF NOT EXISTS log_v_idx ON log (v);\n"},
+  });
+  ASSERT_EQ(apply_to(tree, "0001-log").code, ExitCode::ok);
+  const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
+  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+               " VALUES ('0002-i', 1, '" + step.file.file_name + "', '" + step.sha256 +
+               "', 'applied', false, 'killed')");
+  state().exec("CREATE INDEX log_v_idx ON log (v)");
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_NE(outcome.out.find("up-danger-non-transactional.sql verified"), std::string::npos)
+      << outcome.out;
+  EXPECT_EQ(value("SELECT count(*) FROM log"), "0") << "an applied step is not run again";
+  EXPECT_EQ(step_state("0002-i", 1), "verified");
+}
+
+TEST_F(ApplyTest, VerifyTimeoutStopsWithTheStepStillApplied) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-i/up.sql", kConcurrentIndex}});
+  ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
+  const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
+  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+               " VALUES ('0002-i', 1, 'up.sql', '" + step.sha256 + "', 'applied', false, 'killed')");
+  HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x)");
+  ApplyOptions options = test::fast_apply_options();
+  options.verify_timeout = 700ms;
+  const ApplyOutcome outcome = apply(tree, options);
+  EXPECT_EQ(outcome.code, ExitCode::runtime_failure) << outcome.describe();
+  EXPECT_NE(outcome.message.find("did not complete within 700ms"), std::string::npos)
+      << outcome.message;
+  EXPECT_EQ(step_state("0002-i", 1), "applied");
+  EXPECT_EQ(recorded_version(), "0001-t");
+  EXPECT_EQ(value("SELECT lease_owner FROM dbmig.state"), "NULL");
+}
+
+TEST_F(ApplyTest, ReindexConcurrentlyIsProvedWithoutLeftovers) {
+  MigrationTree tree({
+      {"0001-t/up.sql", kCreateTable},
+      {"0002-i/up.sql", "CREATE INDEX IF NOT EXISTS t_x_idx ON t (x);\n"},
+      {"0003-r/up.sql", "REINDEX INDEX CONCURRENTLY t_x_idx;\n"},
+  });
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_EQ(value("SELECT transactional FROM dbmig.steps WHERE version = '0003-r'"), "f");
+  EXPECT_EQ(step_state("0003-r", 1), "verified");
+  EXPECT_EQ(index_validity("t_x_idx"), "t");
+}
+
 TEST_F(ApplyTest, RetriesATransactionalStepAfterLockTimeout) {
   MigrationTree tree({
       {"0001-t/up.sql", kCreateTable},

@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/file_tree.h"
 #include "support/pg_server.h"
@@ -29,7 +28,7 @@ ProcessResult dbmig(const std::vector<std::string>& arguments, const Env& env = 
   options.argv = {DBMIG_EXECUTABLE};
   options.argv.insert(options.argv.end(), arguments.begin(), arguments.end());
   options.env = env;
-  options.unset_env = {"DATABASE_URL", "DBMIG_DIR", "PGHOST",     "PGPORT",
+  options.unset_env = {"DATABASE_URL", "DBMIG_DIR",  "PGHOST",     "PGPORT",
                        "PGUSER",       "PGDATABASE", "PGPASSWORD", "PGSERVICE"};
   return test::run_process(options, 2min);
 }
@@ -83,6 +82,7 @@ TEST(Cli, UsageErrorsExitTwoWithAMessage) {
       {{"status"}, {}, 2, "no migration directory given\n  hint: pass --dir DIR or set DBMIG_DIR"},
       {{"--dialect", "oracle", "status", "--dir", dir}, {}, 2, "oracle"},
       {{"status", "--dir"}, {}, 2, "--dir"},
+      {{"status", "--dir", dir, "--state-schema", ""}, {}, 2, "--state-schema: "},
   });
 }
 
@@ -130,7 +130,8 @@ TEST(Cli, GenerateVerifyCheckListsEveryMissingStaleAndSpuriousFile) {
         "stale 0003-index/up.verify.sql\n", "3 verify file problems"}) {
     EXPECT_TRUE(contains(text.out, expected)) << expected << "\n" << text.out;
   }
-  const ProcessResult as_json = dbmig({"generate-verify", "--check", "--json", "--dir", dir});
+  // Common options may also come before the subcommand.
+  const ProcessResult as_json = dbmig({"--json", "--dir", dir, "generate-verify", "--check"});
   EXPECT_EQ(as_json.exit_code, 3);
   const json document = json::parse(as_json.out);
   EXPECT_EQ(document.at("command"), "generate-verify");
@@ -178,6 +179,13 @@ TEST(Cli, RefusedConnectionExitsOneWithAClearMessage) {
     EXPECT_TRUE(contains(result.err, "  database: " + conninfo + "\n")) << result.err;
     EXPECT_FALSE(contains(result.err, "\t")) << result.err;
   }
+  const ProcessResult as_json = dbmig({"apply", "--json", "--dir", dir, "--db", conninfo});
+  EXPECT_EQ(as_json.exit_code, 1);
+  const json error = json::parse(as_json.out);
+  EXPECT_EQ(error.at("event"), "error") << as_json.out;
+  EXPECT_EQ(error.at("exit_code"), 1) << as_json.out;
+  EXPECT_EQ(error.at("database"), conninfo) << as_json.out;
+  EXPECT_TRUE(contains(error.at("message"), port)) << as_json.out;
 }
 
 TEST(Cli, APasswordNeverAppearsInAnyOutput) {
@@ -215,16 +223,17 @@ TEST(Cli, WrongCredentialsExitOneAndNeverPrintThePassword) {
   TempTree tree(kValidTree);
   const std::string dir = tree.root().string();
   ASSERT_EQ(dbmig({"generate-verify", "--dir", dir}).exit_code, 0);
-  const std::string wrong = "postgresql://postgres:Wr0ngPassw0rd@127.0.0.1:" +
-                            std::to_string(server.port()) + "/postgres";
+  const std::string wrong =
+      "postgresql://postgres:Wr0ngPassw0rd@127.0.0.1:" + std::to_string(server.port()) +
+      "/postgres";
   for (const std::string command : {"status", "verify", "apply"}) {
     const ProcessResult result = dbmig({command, "--dir", dir, "--db", wrong});
     EXPECT_EQ(result.exit_code, 1) << command << result.describe();
     EXPECT_TRUE(contains(result.err, "password authentication failed")) << result.err;
     EXPECT_FALSE(contains(result.out + result.err, "Wr0ngPassw0rd")) << result.err;
   }
-  const std::string right = "postgresql://postgres:right-pw@127.0.0.1:" +
-                            std::to_string(server.port()) + "/postgres";
+  const std::string right =
+      "postgresql://postgres:right-pw@127.0.0.1:" + std::to_string(server.port()) + "/postgres";
   const ProcessResult status = dbmig({"status", "--dir", dir, "--db", right, "--verbose"});
   EXPECT_EQ(status.exit_code, 0) << status.describe();
   EXPECT_FALSE(contains(status.out + status.err, "right-pw")) << status.out;
@@ -271,7 +280,8 @@ TEST_F(CliDatabaseTest, InvalidDirectoriesExitTwoAndLeaveTheDatabaseUntouched) {
 }
 
 TEST_F(CliDatabaseTest, StatusJsonOfAnInvalidDirectoryIsOneDocumentWithTheProblems) {
-  TempTree tree(std::vector<FileRow>{{"0001-a/up.sql", "CREATE TABLE t (x text DEFAULT 'oops);\n"}});
+  TempTree tree(
+      std::vector<FileRow>{{"0001-a/up.sql", "CREATE TABLE t (x text DEFAULT 'oops);\n"}});
   const ProcessResult result = run({"status", "--json", "--dir", tree.root().string()});
   EXPECT_EQ(result.exit_code, 2);
   const json document = json::parse(result.out);
@@ -353,9 +363,8 @@ TEST_F(CliDatabaseTest, ApplyStatusAndVerifyJsonCarryTheDocumentedFields) {
   const ProcessResult verified = run({"verify", "--json", "--dir", dir});
   EXPECT_EQ(verified.exit_code, 0) << verified.describe() << verified.out;
   const json proofs = json::parse(verified.out);
-  for (const char* field :
-       {"command", "dialect", "current_version", "proofs", "summary", "error", "diagnostics",
-        "exit_code"}) {
+  for (const char* field : {"command", "dialect", "current_version", "proofs", "summary", "error",
+                            "diagnostics", "exit_code"}) {
     EXPECT_TRUE(proofs.contains(field)) << field << " in " << verified.out;
   }
   ASSERT_EQ(proofs.at("proofs").size(), 1U) << verified.out;

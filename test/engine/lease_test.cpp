@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/failure.h"
+#include "engine/interrupt.h"
 #include "support/apply_harness.h"
 #include "support/pg_server.h"
 
@@ -62,6 +63,21 @@ TEST_F(LeaseTest, SecondRunnerTimesOutWithExit4NamingTheHolder) {
         << failure.what();
   }
   EXPECT_TRUE(notified);
+}
+
+TEST_F(LeaseTest, AnInterruptStopsTheWaitAtOnce) {
+  Lease held(*first_, tables_, settings("a:1:00000001", 10s, 1s), nullptr);
+  request_interrupt();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    Lease waiting(*second_, tables_, settings("b:2:00000002", 10s, 30s), nullptr);
+    ADD_FAILURE() << "the lease was granted while held";
+  } catch (const Failure& failure) {
+    EXPECT_EQ(failure.code(), ExitCode::runtime_failure);
+    EXPECT_NE(std::string(failure.what()).find("interrupted"), std::string::npos) << failure.what();
+  }
+  clear_interrupt();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 TEST_F(LeaseTest, ExpiredLeaseIsTakenOverWithTheNextToken) {

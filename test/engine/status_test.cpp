@@ -3,9 +3,8 @@
 // can be in, its exit codes (SPEC 7), and that it never writes.
 #include <gtest/gtest.h>
 
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/commands.h"
 #include "engine/state.h"
@@ -110,8 +109,7 @@ TEST_F(StatusTest, ReportsEverythingPendingAndWritesNothingWhenNoStateTables) {
   EXPECT_EQ(labels(run.document.at("pending")),
             (std::vector<std::string>{"0001-create-t/up.sql", "0002-index/up1.sql",
                                       "0002-index/up2.sql"}));
-  EXPECT_EQ(run.document.at("pending_versions"),
-            (json::array({"0001-create-t", "0002-index"})));
+  EXPECT_EQ(run.document.at("pending_versions"), (json::array({"0001-create-t", "0002-index"})));
   EXPECT_EQ(status(tree.plan(), true).code, ExitCode::check_failed);
   EXPECT_EQ(value("SELECT count(*) FROM pg_namespace WHERE nspname = 'dbmig'"), "0");
 }
@@ -137,10 +135,10 @@ TEST_F(StatusTest, ShowsStepsInProgressFailedStepsAndTheLeaseHolder) {
   MigrationTree tree(kTwoVersions);
   const std::string up1_sha = tree.plan().versions[1].steps[0].sha256;
   const std::string up2_sha = tree.plan().versions[1].steps[1].sha256;
-  record("0001-create-t",
-         "('0002-index', 1, 'up1.sql', '" + up1_sha + "', 'applied', false, NULL, 'host:1:aa'), "
-         "('0002-index', 2, 'up2.sql', '" + up2_sha +
-             "', 'failed', false, 'index is INVALID', 'host:1:aa')");
+  record("0001-create-t", "('0002-index', 1, 'up1.sql', '" + up1_sha +
+                              "', 'applied', false, NULL, 'host:1:aa'), "
+                              "('0002-index', 2, 'up2.sql', '" +
+                              up2_sha + "', 'failed', false, 'index is INVALID', 'host:1:aa')");
   db::Connection connection = connect();
   connection.exec(
       "UPDATE dbmig.state SET lease_owner = 'host:2:bb', "
@@ -237,13 +235,12 @@ TEST_F(StatusTest, ListsInvalidIndexesOfTheDatabase) {
                db::DbError);
   const StatusRun run = status(tree.plan());
   ASSERT_EQ(run.document.at("invalid_indexes").size(), 1U) << run.document.dump(2);
-  EXPECT_EQ(run.document.at("invalid_indexes").at(0),
-            (json{{"schema", "public"},
-                  {"index", "dup_v_key"},
-                  {"table_schema", "public"},
-                  {"table", "dup"},
-                  {"partitioned", false},
-                  {"being_built", false}}));
+  EXPECT_EQ(run.document.at("invalid_indexes").at(0), (json{{"schema", "public"},
+                                                            {"index", "dup_v_key"},
+                                                            {"table_schema", "public"},
+                                                            {"table", "dup"},
+                                                            {"partitioned", false},
+                                                            {"being_built", false}}));
   const StatusRun text = status(tree.plan(), false, false);
   EXPECT_NE(text.text.find("INVALID index: public.dup_v_key on public.dup"), std::string::npos)
       << text.text;

@@ -1,9 +1,9 @@
 #include "engine/supersession.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "sql/scanner.h"
 
@@ -40,8 +40,7 @@ const sql::Change kIndexOnPublicT =
 const sql::Change kQuotedIndex = change(ChangeKind::create_index, name("", "t"), name("", "Idx"));
 const sql::Change kIndexInApp =
     change(ChangeKind::create_index, name("app", "t"), name("app", "idx"));
-const sql::Change kConstraintC =
-    change(ChangeKind::add_constraint, name("", "t"), name("", "c"));
+const sql::Change kConstraintC = change(ChangeKind::add_constraint, name("", "t"), name("", "c"));
 const sql::Change kUniqueConstraintIdx =
     change(ChangeKind::add_constraint, name("", "t"), name("", "idx"));
 const sql::Change kReindexIdx =
@@ -99,8 +98,8 @@ TEST(Supersession, LaterStatementsThatDropOrRenameTheProvedObject) {
       superseded = superseded || supersedes(removal, row.change);
     }
     EXPECT_EQ(superseded, row.superseded)
-        << "statement: " << row.statement << "\nchange object: " << row.change.object.schema
-        << "." << row.change.object.name << " on " << row.change.table.schema << "."
+        << "statement: " << row.statement << "\nchange object: " << row.change.object.schema << "."
+        << row.change.object.name << " on " << row.change.table.schema << "."
         << row.change.table.name;
   }
 }
@@ -113,8 +112,7 @@ struct RemovalRow {
 TEST(Supersession, ReadsEveryRemovedNameOfAStatement) {
   using Kind = Removal::Kind;
   const std::vector<RemovalRow> rows = {
-      {"DROP INDEX a, s.b",
-       {{Kind::index, name("", "a"), {}}, {Kind::index, name("s", "b"), {}}}},
+      {"DROP INDEX a, s.b", {{Kind::index, name("", "a"), {}}, {Kind::index, name("s", "b"), {}}}},
       {"DROP INDEX s.t@i", {{Kind::index, name("s", "i"), name("s", "t")}}},
       {"DROP TABLE \"My\"\"T\"", {{Kind::table, name("", "My\"T"), {}}}},
       {"DROP SCHEMA x", {{Kind::schema, name("", "x"), {}}}},

@@ -3,9 +3,8 @@
 // false proof exits 3 (SPEC 7); the JSON document is docs/json.md's.
 #include <gtest/gtest.h>
 
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/commands.h"
 #include "engine/state.h"
@@ -27,8 +26,7 @@ json last_line_json(const std::string& out) {
 
 const std::string kCreateTable = "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, x INT);\n";
 const std::string kIndex = "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n";
-const std::string kConstraint =
-    "ALTER TABLE t ADD CONSTRAINT t_x_positive CHECK (x > 0);\n";
+const std::string kConstraint = "ALTER TABLE t ADD CONSTRAINT t_x_positive CHECK (x > 0);\n";
 
 struct VerifyRun {
   ExitCode code = ExitCode::ok;
@@ -105,8 +103,7 @@ TEST_F(VerifyTest, AnIndexThatIsGoneOrInvalidIsIncomplete) {
     exec(row.sabotage);
     const VerifyRun run = verify(tree.plan());
     EXPECT_EQ(run.code, ExitCode::check_failed) << row.sabotage;
-    EXPECT_EQ(outcomes(run.document),
-              (std::vector<std::string>{"0002-index/up.sql: incomplete"}))
+    EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0002-index/up.sql: incomplete"}))
         << row.sabotage;
     const VerifyRun text = verify(tree.plan(), false);
     EXPECT_NE(text.text.find("0002-index/up.sql: index \"t_x_idx\" on \"t\""
@@ -125,9 +122,8 @@ TEST_F(VerifyTest, AProofOfAnObjectALaterVersionDropsIsSuperseded) {
   ASSERT_NO_FATAL_FAILURE(apply(tree));
   const VerifyRun run = verify(tree.plan());
   EXPECT_EQ(run.code, ExitCode::ok) << run.document.dump(2);
-  EXPECT_EQ(outcomes(run.document),
-            (std::vector<std::string>{"0002-index/up.sql: superseded",
-                                      "0003-check/up.sql: superseded"}));
+  EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0002-index/up.sql: superseded",
+                                                              "0003-check/up.sql: superseded"}));
   EXPECT_EQ(run.document.at("proofs").at(0).at("superseded_by"), "0004-drop-index/up.sql");
   EXPECT_EQ(run.document.at("proofs").at(1).at("superseded_by"), "0005-drop-check/up.sql");
 }
@@ -142,8 +138,28 @@ TEST_F(VerifyTest, ADropNotYetAppliedSupersedesNothing) {
   exec("DROP INDEX t_x_idx");
   const VerifyRun run = verify(tree.plan());
   EXPECT_EQ(run.code, ExitCode::check_failed);
-  EXPECT_EQ(outcomes(run.document),
-            (std::vector<std::string>{"0002-index/up.sql: incomplete"}));
+  EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0002-index/up.sql: incomplete"}));
+}
+
+TEST_F(VerifyTest, AProofQueryThatFailsIsReportedAndExitsOne) {
+  // A cross-database name: PostgreSQL's to_regclass raises 0A000 for it. The
+  // step is recorded as verified without running, as an old tool might have.
+  MigrationTree tree(std::vector<test::FileRow>{
+      {"0001-far/up.sql", "CREATE INDEX far_idx ON otherdb.public.t (x);\n"}});
+  const migration::PlannedStep& step = tree.plan().versions.at(0).steps.at(0);
+  ASSERT_EQ(step.analysis.changes.size(), 1U);
+  db::Connection connection = connect();
+  StateTables(std::string("dbmig")).ensure(connection);
+  connection.exec("UPDATE dbmig.state SET version = '0001-far'");
+  connection.exec(
+      "INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner) "
+      "VALUES ('0001-far', 1, 'up.sql', '" +
+      step.sha256 + "', 'verified', true, 'test')");
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::runtime_failure) << run.document.dump(2);
+  EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0001-far/up.sql: error"}));
+  EXPECT_EQ(run.document.at("proofs").at(0).at("error").at("sqlstate"), "0A000");
+  EXPECT_EQ(run.document.at("summary").at("error"), 1);
 }
 
 TEST_F(VerifyTest, NothingAppliedVerifiesNothing) {
@@ -164,8 +180,7 @@ TEST_F(VerifyTest, ARecordedVersionTheDirectoryLacksIsAUsageError) {
     FAIL() << "verify accepted a database at an unknown version";
   } catch (const Failure& failure) {
     EXPECT_EQ(failure.code(), ExitCode::usage_error);
-    EXPECT_NE(std::string(failure.what()).find("0007-future"), std::string::npos)
-        << failure.what();
+    EXPECT_NE(std::string(failure.what()).find("0007-future"), std::string::npos) << failure.what();
   }
 }
 
