@@ -113,7 +113,9 @@ resume() {
   "$dbmig" --dir "$dir" --db "$db_url" --json apply >"$work/resume.json" 2>&1 &
   local apply_pid=$!
   wait_for_line "$work/resume.json" '"event":"progress"'
-  sleep 0.6
+  # apply polls every 250 ms once backed off: release at a random phase of
+  # that cycle, or every run would sample the same point of it.
+  sleep "0.$((600 + RANDOM % 250))"
   local released
   released=$(release_holder)
   wait "$apply_pid"
