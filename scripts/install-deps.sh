@@ -18,10 +18,12 @@
 #   3. as a last resort any cluster that is nevertheless online is stopped
 #      (never dropped: an existing cluster on a developer machine is theirs).
 #
-# Usage: scripts/install-deps.sh [--lint] [--fuzz]
-#   --lint also installs clang-format-14 and clang-tidy-16;
-#   --fuzz also installs clang-16 and its runtime (libFuzzer, ASan, UBSan) for
-#          scripts/fuzz.sh (clang 14 cannot compile libstdc++ 12's std::expected).
+# Usage: scripts/install-deps.sh [--lint] [--fuzz] [--bench]
+#   --lint   also installs clang-format-14 and clang-tidy-16
+#   --fuzz   also installs clang-16 and its runtime (libFuzzer, ASan, UBSan) for
+#            scripts/fuzz.sh (clang 14 cannot compile libstdc++ 12's std::expected)
+#   --bench  also installs what scripts/bench.sh needs: time (/usr/bin/time,
+#            for peak RSS) and python3 (the history generator)
 set -euo pipefail
 
 packages=(
@@ -34,7 +36,8 @@ for option in "$@"; do
   case "$option" in
     --lint) packages+=(clang-format-14 clang-tidy-16) ;;
     --fuzz) packages+=(clang-16 libclang-rt-16-dev) ;;
-    *) echo "install-deps: unknown option $option" >&2; exit 2 ;;
+    --bench) packages+=(time python3) ;;
+    *) echo "usage: $0 [--lint] [--fuzz] [--bench]" >&2; exit 2 ;;
   esac
 done
 

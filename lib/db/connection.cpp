@@ -272,8 +272,15 @@ Result Connection::exec_params(std::string_view sql,
 }
 
 std::vector<Result> Connection::exec_script(std::string_view sql) {
-  const std::string text(sql);
-  if (!conn_ || PQsendQuery(conn_.get(), text.c_str()) == 0) throw client_error(conn_.get(), sql);
+  return exec_script(std::string(sql));
+}
+
+std::vector<Result> Connection::exec_script(const char* sql) {
+  return exec_script(std::string_view(sql));
+}
+
+std::vector<Result> Connection::exec_script(const std::string& sql) {
+  if (!conn_ || PQsendQuery(conn_.get(), sql.c_str()) == 0) throw client_error(conn_.get(), sql);
   std::vector<Result> results;
   std::optional<DbError> first_error;
   while (PGresult* raw = PQgetResult(conn_.get())) {

@@ -87,8 +87,12 @@ class Connection {
   // Sends `sql` (possibly several statements) as ONE simple-protocol Query
   // message and returns every statement's result in order. On an error it
   // drains the connection and throws DbError; `fields().statement` holds the
-  // whole message. One round trip.
+  // whole message. One round trip. The std::string and const char* overloads
+  // send the caller's NUL-terminated text without copying it (a 50 MB step
+  // would otherwise be held twice, BENCHMARKS.md).
   std::vector<Result> exec_script(std::string_view sql);
+  std::vector<Result> exec_script(const std::string& sql);
+  std::vector<Result> exec_script(const char* sql);
 
   // Asks the server to cancel the statement in progress (PQcancel). Safe to
   // call from another thread; never throws.

@@ -34,6 +34,7 @@
 #include "engine/lease.h"
 #include "engine/server.h"
 #include "engine/state.h"
+#include "sql/quoting.h"
 #include "sql/verify_query.h"
 
 namespace dbmig::engine {
@@ -45,6 +46,8 @@ using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 constexpr int kTransactionAttempts = 6;  // the first try and 5 retries
+// A transactional step larger than this is sent in several messages.
+constexpr std::size_t kMessageBytes = std::size_t{1} << 20;
 
 milliseconds elapsed_since(steady_clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(steady_clock::now() - start);
@@ -162,8 +165,9 @@ class ApplyRun {
   bool runs_in_one_transaction(const PlannedStep& step) const;
   void run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last);
   struct TransactionScript {
-    std::string sql;
-    std::size_t own = 0;  // results of dbmig's statements after the step's own
+    std::string head;     // before the step's file: BEGIN, lock_timeout
+    std::string tail;     // after it: proofs, RESET ALL, records (no fence, no COMMIT)
+    std::size_t own = 0;  // results of dbmig's statements after the step's own, fence included
   };
   TransactionScript transaction_script(const PlannedVersion& version, const PlannedStep& step,
                                        bool last) const;
@@ -172,6 +176,14 @@ class ApplyRun {
                     std::span<const db::Result> proofs);
   bool try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
                        steady_clock::time_point start);
+  bool commit_in_one_message(const PlannedVersion& version, const PlannedStep& step,
+                             const std::string& head, std::string tail,
+                             steady_clock::time_point start);
+  void send_in_pieces(const PlannedStep& step, std::string message);
+  std::string failure_marker(std::string_view what) const;
+  std::string raising_proof(const sql::Change& change, std::size_t index) const;
+  [[noreturn]] void fail_proof(const PlannedVersion& version, const PlannedStep& step,
+                               const sql::Change& change);
   void run_non_transactional(const PlannedVersion& version, const PlannedStep& step, bool last,
                              const StepRecord* record);
   std::vector<sql::Change> prepare_index_changes(const PlannedVersion& version,
@@ -470,27 +482,28 @@ void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedSte
   }
 }
 
-// The one message of a transactional step: BEGIN, lock_timeout, the file
-// verbatim, its proofs, RESET ALL, the 'verified' record, the version
-// advance on the version's last step, and the fence. `own` counts the
-// results of what follows the file (they are the message's last results).
+// The parts of a transactional step's message around the file verbatim:
+// BEGIN and lock_timeout before it; its proofs, RESET ALL, the 'verified'
+// record and the version advance on the version's last step after it. The
+// fence (and, on PostgreSQL, COMMIT) is added by the caller. `own` counts
+// the results of what follows the file, fence included.
 ApplyRun::TransactionScript ApplyRun::transaction_script(const PlannedVersion& version,
                                                          const PlannedStep& step, bool last) const {
   const bool postgres = plan_.dialect == sql::Dialect::postgres;
-  std::string script = "BEGIN;\nSET LOCAL lock_timeout = '" +
-                       std::to_string(options_.ddl_lock_timeout.count()) + "ms';\n" + step.text +
-                       "\n;\n";
-  for (const sql::Change& change : step.analysis.changes) {
-    script += sql::verify_query(change, plan_.dialect) + ";\n";
+  const std::string head = "BEGIN;\nSET LOCAL lock_timeout = '" +
+                           std::to_string(options_.ddl_lock_timeout.count()) + "ms';\n";
+  std::string tail;  // what follows the step's statements
+  for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+    const sql::Change& change = step.analysis.changes[i];
+    tail += (postgres ? raising_proof(change, i) : sql::verify_query(change, plan_.dialect)) + ";\n";
   }
-  if (postgres) script += "RESET ALL;\n";
+  if (postgres) tail += "RESET ALL;\n";
   StepWrite write = step_write(version, step, StepState::verified);
   write.duration_since_transaction_start = true;
-  script += tables_.write_step_sql(write) + ";\n";
-  if (last) script += tables_.advance_version_sql(version.name) + ";\n";
-  script += lease_->fence_sql();
+  tail += tables_.write_step_sql(write) + ";\n";
+  if (last) tail += tables_.advance_version_sql(version.name) + ";\n";
   const std::size_t own = step.analysis.changes.size() + (postgres ? 1 : 0) + (last ? 1 : 0) + 2;
-  return {std::move(script), own};
+  return {head, std::move(tail), own};
 }
 
 // exec_script on the step connection, marked as "in a transaction" so that a
@@ -514,15 +527,7 @@ void ApplyRun::check_proofs(const PlannedVersion& version, const PlannedStep& st
   for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
     if (proofs[i].rows() == 1 && is_true(proofs[i].get(0, 0))) continue;
     rollback_quietly(*step_);
-    const sql::Change& change = step.analysis.changes[i];
-    if (plan_.dialect == sql::Dialect::postgres && change.kind == sql::ChangeKind::create_index) {
-      const auto index = find_index(*state_, change);
-      if (index && !index->valid) fail_invalid_index(version, step, change);
-    }
-    fail_step(version, step,
-              step_label(version, step) + ": verification failed: " +
-                  sql::describe_change(change, plan_.dialect) + " does not hold after the step",
-              "the step ran without error but did not make this change; fix the step");
+    fail_proof(version, step, step.analysis.changes[i]);
   }
 }
 
@@ -530,8 +535,12 @@ void ApplyRun::check_proofs(const PlannedVersion& version, const PlannedStep& st
 // committed; throws on a false proof or a lost lease (after ROLLBACK).
 bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
                                steady_clock::time_point start) {
-  const TransactionScript script = transaction_script(version, step, last);
-  const std::vector<db::Result> results = run_in_transaction(script.sql);
+  TransactionScript script = transaction_script(version, step, last);
+  if (plan_.dialect == sql::Dialect::postgres) {
+    return commit_in_one_message(version, step, script.head, std::move(script.tail), start);
+  }
+  const std::vector<db::Result> results = run_in_transaction(
+      script.head + step.text + "\n;\n" + script.tail + lease_->fence_sql());
   if (results.size() < script.own) {
     rollback_quietly(*step_);
     throw Failure(ExitCode::runtime_failure,
@@ -559,6 +568,89 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
   }
   report_step(version, step, "applied and verified", elapsed_since(start));
   return true;
+}
+
+// PostgreSQL: the proofs and the fence raise an error when they do not hold,
+// so that COMMIT travels in the same message as the step: one round trip per
+// step (BENCHMARKS.md). Any error leaves the transaction aborted, its COMMIT
+// unexecuted; the error's message tells a failed proof or a lost lease from
+// an error of the step itself. A step larger than kMessageBytes goes in
+// several messages (send_in_pieces) within the same transaction.
+bool ApplyRun::commit_in_one_message(const PlannedVersion& version, const PlannedStep& step,
+                                     const std::string& head, std::string tail,
+                                     steady_clock::time_point start) {
+  tail += "WITH fence AS (" + lease_->fence_sql() + ") SELECT (CASE WHEN count(*) = 1 THEN 'true' ELSE " +
+          sql::quote_literal(failure_marker("fence")) + " END)::boolean FROM fence;\nCOMMIT";
+  in_transaction_.store(true);
+  try {
+    if (step.text.size() > kMessageBytes) {
+      send_in_pieces(step, head);
+      step_->exec_script(tail);
+    } else {
+      std::string script;
+      script.reserve(head.size() + step.text.size() + tail.size() + 3);
+      script.append(head).append(step.text).append("\n;\n").append(tail);
+      step_->exec_script(script);
+    }
+  } catch (const db::DbError& error) {
+    in_transaction_.store(false);
+    const std::string& message = error.fields().message;
+    if (message.find(failure_marker("fence")) != std::string::npos) {
+      rollback_quietly(*step_);
+      lease_->mark_lost();
+      throw_lease_lost(runner_);
+    }
+    for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+      if (message.find(failure_marker("proof " + std::to_string(i))) == std::string::npos) continue;
+      rollback_quietly(*step_);
+      fail_proof(version, step, step.analysis.changes[i]);
+    }
+    throw;
+  }
+  in_transaction_.store(false);
+  report_step(version, step, "applied and verified", elapsed_since(start));
+  return true;
+}
+
+// A large step's statements in messages of about kMessageBytes, cut between
+// statements as psql would send them, the first message starting with
+// `message`: libpq keeps two copies of the message it sends (its output
+// buffer and the last query), so one message of the whole step cost three
+// times the step on top of the plan's copy (BENCHMARKS.md).
+void ApplyRun::send_in_pieces(const PlannedStep& step, std::string message) {
+  for (const sql::Statement& statement : step.analysis.statements) {
+    message.append(statement.text(step.text)).append(";\n");
+    if (message.size() < kMessageBytes) continue;
+    step_->exec_script(message);
+    message.clear();
+  }
+  if (!message.empty()) step_->exec_script(message);
+}
+
+// Text that no step's own error carries: what failed and this runner's
+// identity (which ends in random hex).
+std::string ApplyRun::failure_marker(std::string_view what) const {
+  return "dbmig " + std::string(what) + " failed for " + runner_;
+}
+
+// The change's proof as a SELECT that errors, naming the marker of proof
+// `index`, when the proof is false or NULL. The CASE depends on the query's
+// result, so the failing cast cannot be folded at plan time.
+std::string ApplyRun::raising_proof(const sql::Change& change, std::size_t index) const {
+  return "SELECT (CASE WHEN (" + sql::verify_query(change, plan_.dialect) + ") THEN 'true' ELSE " +
+         sql::quote_literal(failure_marker("proof " + std::to_string(index))) + " END)::boolean";
+}
+
+void ApplyRun::fail_proof(const PlannedVersion& version, const PlannedStep& step,
+                          const sql::Change& change) {
+  if (plan_.dialect == sql::Dialect::postgres && change.kind == sql::ChangeKind::create_index) {
+    const auto index = find_index(*state_, change);
+    if (index && !index->valid) fail_invalid_index(version, step, change);
+  }
+  fail_step(version, step,
+            step_label(version, step) + ": verification failed: " +
+                sql::describe_change(change, plan_.dialect) + " does not hold after the step",
+            "the step ran without error but did not make this change; fix the step");
 }
 
 // Changes whose build an earlier run started (and that is still running)

@@ -683,10 +683,13 @@ class Classifier {
   }
 
   // Runs the PostgreSQL 15 grammar; a rejection is only a warning because
-  // the server may be newer than the grammar.
+  // the server may be newer than the grammar. pg_query_split_with_parser runs
+  // the same raw parser as pg_query_parse_protobuf but returns only statement
+  // boundaries: serialising the parse tree to protobuf cost ~30x the parse
+  // itself (BENCHMARKS.md).
   void check_pg_grammar() {
     const std::string text(statement_.text(w_.source()));
-    PgQueryProtobufParseResult result = pg_query_parse_protobuf(text.c_str());
+    PgQuerySplitResult result = pg_query_split_with_parser(text.c_str());
     if (result.error != nullptr) {
       const std::size_t at = byte_offset_of_char(text, result.error->cursorpos);
       out_.findings.push_back(
@@ -695,7 +698,7 @@ class Classifier {
                (result.error->message != nullptr ? result.error->message : "syntax error"),
            "check the statement; a server newer than PostgreSQL 15 may still accept it"});
     }
-    pg_query_free_protobuf_parse_result(result);
+    pg_query_free_split_result(result);
   }
 
   // PostgreSQL reports a 1-based character position; convert to bytes.

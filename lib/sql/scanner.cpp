@@ -3,6 +3,17 @@
 // end = 2, token = 4, keyword_kind = 5), and decoding five varints is simpler
 // and lighter than linking protobuf-c's generated code for the whole
 // PostgreSQL parse tree.
+//
+// Large texts are scanned in pieces of about 1 MiB: pg_query_scan holds a
+// copy of its input, every downcased identifier and literal, and the
+// protobuf of every token until it returns, about 4x the input, which made a
+// 50 MB step cost 300 MB (BENCHMARKS.md). A piece ends just after a `;`; the
+// cut is kept only when the scanner itself returns that `;` as the piece's
+// last token (so the cut was not inside a string, quoted identifier, dollar
+// quote or comment, and the scanner was in its initial state there, as it is
+// after every `;`). Otherwise a later `;` is tried, and after a few tries the
+// rest of the text is scanned in one piece. Either way the tokens are those
+// of one whole scan.
 #include "sql/scanner.h"
 
 #include <pg_query.h>
@@ -170,9 +181,8 @@ void repair_unicode_quoted_ends(std::vector<Token>& tokens, std::string_view sou
   }
 }
 
-}  // namespace
-
-std::expected<std::vector<Token>, ScanError> scan(std::string_view source) {
+// One pg_query_scan over all of `source`.
+std::expected<std::vector<Token>, ScanError> scan_whole(std::string_view source) {
   const std::string terminated(source);  // libpg_query wants a NUL-terminated string
   PgQueryScanResult result = pg_query_scan(terminated.c_str());
   std::expected<std::vector<Token>, ScanError> out;
@@ -188,6 +198,66 @@ std::expected<std::vector<Token>, ScanError> scan(std::string_view source) {
   }
   pg_query_free_scan_result(result);
   return out;
+}
+
+constexpr std::size_t kPieceBytes = std::size_t{1} << 20;
+constexpr int kCutAttempts = 8;
+
+// Where the piece starting at `from` may end: just past the first `;` that
+// ends a line at or after from + kPieceBytes; npos when there is none.
+std::size_t candidate_cut(std::string_view source, std::size_t from) {
+  const std::size_t at = source.find(";\n", from + kPieceBytes);
+  return at == std::string_view::npos ? at : at + 1;
+}
+
+void append_shifted(std::vector<Token>& out, const std::vector<Token>& piece, std::size_t shift) {
+  for (Token token : piece) {
+    token.begin += static_cast<std::uint32_t>(shift);
+    token.end += static_cast<std::uint32_t>(shift);
+    out.push_back(token);
+  }
+}
+
+// Scans source[start, cut) and appends its tokens when the scanner confirms
+// the cut (see the top of this file); false when it does not.
+bool scan_confirmed_piece(std::string_view source, std::size_t start, std::size_t cut,
+                          std::vector<Token>& out) {
+  const auto piece = scan_whole(source.substr(start, cut - start));
+  if (!piece || piece->empty() || !piece->back().is(';') || piece->back().end != cut - start) {
+    return false;
+  }
+  append_shifted(out, *piece, start);
+  return true;
+}
+
+std::expected<std::vector<Token>, ScanError> scan_in_pieces(std::string_view source) {
+  std::vector<Token> tokens;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t cut = candidate_cut(source, start);
+    bool confirmed = false;
+    for (int attempt = 0; attempt < kCutAttempts && cut != std::string_view::npos; ++attempt) {
+      confirmed = scan_confirmed_piece(source, start, cut, tokens);
+      if (confirmed) break;
+      cut = source.find(";\n", cut);
+      if (cut != std::string_view::npos) ++cut;
+    }
+    if (confirmed) {
+      start = cut;
+      continue;
+    }
+    auto rest = scan_whole(source.substr(start));
+    if (!rest) return std::unexpected(ScanError{start + rest.error().offset, rest.error().message});
+    append_shifted(tokens, *rest, start);
+    return tokens;
+  }
+}
+
+}  // namespace
+
+std::expected<std::vector<Token>, ScanError> scan(std::string_view source) {
+  if (source.size() <= 2 * kPieceBytes) return scan_whole(source);
+  return scan_in_pieces(source);
 }
 
 bool is_word(const Token& token, std::string_view source, std::string_view word) {

@@ -198,6 +198,65 @@ TEST_F(ApplyTest, FailsFastOnAnInvalidIndexThatIfNotExistsWouldSkipThenRepairs) 
   EXPECT_EQ(recorded_version(), "0002-i");
 }
 
+// A transactional step's proof is checked inside its own transaction, in
+// the same message as its COMMIT: a false proof must abort that transaction
+// (nothing of the step, no 'verified' row, no version advance).
+TEST_F(ApplyTest, FalseProofInsideATransactionalStepRollsItBack) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable},
+                      {"0002-i/up.sql", "CREATE TABLE marker (id INT);\n"},
+                      {"0003-i/up.sql", "CREATE INDEX IF NOT EXISTS t_x_idx ON t (x);\n"}});
+  ASSERT_EQ(apply_to(tree, "0002-i").code, ExitCode::ok);
+  state().exec("DROP TABLE marker");
+  state().exec("INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
+  {
+    HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY t_x_idx ON t (x)");
+    state().exec("SELECT pg_terminate_backend(" + std::to_string(build.pid()) + ")");
+    EXPECT_NE(build.outcome(), "ok");
+  }
+  ASSERT_EQ(index_validity("t_x_idx"), "f");
+
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::runtime_failure) << outcome.describe();
+  EXPECT_NE(outcome.message.find("\"t_x_idx\""), std::string::npos) << outcome.message;
+  EXPECT_NE(outcome.message.find("INVALID"), std::string::npos) << outcome.message;
+  EXPECT_EQ(outcome.message.find("dbmig proof"), std::string::npos) << outcome.message;
+  EXPECT_EQ(step_state("0003-i", 1), "failed");
+  EXPECT_EQ(recorded_version(), "0002-i");
+  EXPECT_EQ(value("SELECT count(*) FROM dbmig.steps WHERE state = 'verified'"), "2");
+}
+
+// A transactional step over 1 MiB is sent in several messages within one
+// transaction: all of it commits, or (an error in its last statement) none.
+std::string large_insert_step() {
+  std::string rows;
+  for (int i = 1; i <= 1500; ++i) {
+    rows += "INSERT INTO big (id, v) VALUES (" + std::to_string(i) + ", '" + std::string(1000, 'x') +
+            "');\n";
+  }
+  return rows;
+}
+
+TEST_F(ApplyTest, StepLargerThanOneMessageCommitsWhole) {
+  MigrationTree tree({{"0001-t/up.sql", "CREATE TABLE big (id INT PRIMARY KEY, v TEXT);\n"},
+                      {"0002-rows/up.sql", large_insert_step()}});
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_EQ(value("SELECT count(*) FROM big"), "1500");
+  EXPECT_EQ(step_state("0002-rows", 1), "verified");
+  EXPECT_EQ(recorded_version(), "0002-rows");
+}
+
+TEST_F(ApplyTest, StepLargerThanOneMessageFailingAtItsEndCommitsNothing) {
+  MigrationTree tree({{"0001-t/up.sql", "CREATE TABLE big (id INT PRIMARY KEY, v TEXT);\n"},
+                      {"0002-rows/up.sql", large_insert_step() + "INSERT INTO no_such_table VALUES (1);\n"}});
+  const ApplyOutcome outcome = apply(tree);
+  ASSERT_EQ(outcome.code, ExitCode::runtime_failure) << outcome.describe();
+  EXPECT_NE(outcome.message.find("no_such_table"), std::string::npos) << outcome.message;
+  EXPECT_EQ(value("SELECT count(*) FROM big"), "0");
+  EXPECT_EQ(step_state("0002-rows", 1), "failed");
+  EXPECT_EQ(recorded_version(), "0001-t");
+}
+
 TEST_F(ApplyTest, FailedUniqueBuildIsReportedThenRebuiltByRepairOnceDataIsFixed) {
   MigrationTree tree({
       {"0001-t/up.sql", kCreateTable},

@@ -48,6 +48,67 @@ TEST(Scan, GivesUnicodeQuotedTokensTheirFullExtent) {
   EXPECT_EQ(got, want);
 }
 
+// Texts over 2 MiB are scanned in pieces cut after a `;` that ends a line;
+// the tokens must be those of one whole scan even when most such `;` lie
+// inside strings, dollar quotes, quoted identifiers and comments. Reference:
+// the tokens of one small unit (scanned whole), repeated at its offsets.
+struct PieceCase {
+  std::string name;
+  std::string unit;
+};
+
+TEST(Scan, LargeTextsGiveTheTokensOfOneWholeScan) {
+  const std::vector<PieceCase> cases = {
+      {"plain statements", "INSERT INTO t (a, b) VALUES (1, 'x');\n"},
+      {"cuts inside literals and comments",
+       "SELECT 'a;\nb', E'c\\';\n', \"d;\ne\";\n/* f;\n /* g;\n */ */ SELECT $x$ h;\n $x$;\n"
+       "-- i;\nSELECT U&'j;\n' UESCAPE '!';\n"},
+  };
+  for (const PieceCase& row : cases) {
+    const auto unit_tokens = scan(row.unit);
+    ASSERT_TRUE(unit_tokens.has_value()) << row.name << ": " << unit_tokens.error().message;
+    std::string text;
+    const std::size_t copies = (5u << 20) / row.unit.size() + 1;
+    for (std::size_t i = 0; i < copies; ++i) text += row.unit;
+    const auto tokens = scan(text);
+    ASSERT_TRUE(tokens.has_value()) << row.name << ": " << tokens.error().message;
+    ASSERT_EQ(tokens->size(), unit_tokens->size() * copies) << row.name;
+    for (std::size_t i = 0; i < tokens->size(); ++i) {
+      const Token& want = (*unit_tokens)[i % unit_tokens->size()];
+      const std::size_t shift = (i / unit_tokens->size()) * row.unit.size();
+      const Token& got = (*tokens)[i];
+      ASSERT_TRUE(got.begin == want.begin + shift && got.end == want.end + shift &&
+                  got.kind == want.kind && got.raw == want.raw)
+          << row.name << ": token " << i << " is [" << got.begin << ", " << got.end
+          << "), want [" << want.begin + shift << ", " << want.end + shift << ")";
+    }
+  }
+}
+
+TEST(Scan, LargeTextsKeepADollarQuoteLongerThanAPieceWhole) {
+  std::string body;
+  while (body.size() < (5u << 20)) body += "x;\n";
+  const std::string text = "SELECT $body$" + body + "$body$;\nSELECT 1;\n";
+  const auto tokens = scan(text);
+  ASSERT_TRUE(tokens.has_value()) << tokens.error().message;
+  ASSERT_EQ(tokens->size(), 6u);
+  EXPECT_EQ((*tokens)[1].kind, TokenKind::string);
+  EXPECT_EQ((*tokens)[1].end - (*tokens)[1].begin, body.size() + 12);
+  EXPECT_EQ((*tokens)[5].begin, text.size() - 2);
+}
+
+TEST(Scan, LargeTextsReportLexicalErrorsAtTheirOffset) {
+  std::string text;
+  while (text.size() < (5u << 20)) text += "INSERT INTO t VALUES ('a;\n');\n";
+  const std::size_t bad = text.size() + 7;
+  text += "SELECT 'never closed;\n";
+  for (int i = 0; i < 100000; ++i) text += "SELECT 1;\n";
+  const auto tokens = scan(text);
+  ASSERT_FALSE(tokens.has_value());
+  EXPECT_EQ(tokens.error().offset, bad);
+  EXPECT_NE(tokens.error().message.find("unterminated quoted string"), std::string::npos);
+}
+
 TEST(IsWord, MatchesKeywordsAndUnquotedIdentifiersCaseInsensitively) {
   const std::string_view sql = "Create \"create\" storing";
   auto tokens = scan(sql);
