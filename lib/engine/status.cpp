@@ -239,7 +239,10 @@ void write_state_lines(const StatusFindings& findings, std::ostream& out) {
       out << "in progress: " << label << " applied, awaiting verification (runner " << record.runner
           << ")\n";
     } else if (record.state == StepState::failed) {
-      out << "failed: " << label << ": " << record.error.value_or("(no error recorded)") << '\n';
+      // apply records its message, which already starts with the step's label.
+      std::string error = record.error.value_or("(no error recorded)");
+      if (error.starts_with(label + ": ")) error.erase(0, label.size() + 2);
+      out << "failed: " << label << ": " << error << '\n';
     }
   }
   const LeaseInfo& lease = findings.state.lease;
