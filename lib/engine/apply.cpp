@@ -38,10 +38,10 @@
 namespace dbmig::engine {
 namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::steady_clock;
 using migration::PlannedStep;
 using migration::PlannedVersion;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
 
 constexpr int kTransactionAttempts = 6;  // the first try and 5 retries
 
@@ -76,7 +76,8 @@ void rollback_quietly(db::Connection& connection) {
 // "database is newer than the directory" check.
 std::optional<std::int64_t> leading_number(std::string_view name) {
   std::size_t digits = 0;
-  while (digits < name.size() && digits < 18 && name[digits] >= '0' && name[digits] <= '9') ++digits;
+  while (digits < name.size() && digits < 18 && name[digits] >= '0' && name[digits] <= '9')
+    ++digits;
   if (digits == 0) return std::nullopt;
   return std::stoll(std::string(name.substr(0, digits)));
 }
@@ -163,26 +164,31 @@ class ApplyRun {
                        steady_clock::time_point start);
   void run_non_transactional(const PlannedVersion& version, const PlannedStep& step, bool last,
                              const StepRecord* record);
-  bool prepare_index_changes(const PlannedVersion& version, const PlannedStep& step);
-  bool earlier_job_running(const PlannedStep& step, const StepRecord* record);
-  void execute_statements(const PlannedVersion& version, const PlannedStep& step,
-                          const std::string& since);
+  std::vector<sql::Change> prepare_index_changes(const PlannedVersion& version,
+                                                 const PlannedStep& step);
+  std::vector<sql::Change> earlier_jobs_running(const PlannedStep& step, const StepRecord* record);
+  bool execute_statements(const PlannedVersion& version, const PlannedStep& step,
+                          const std::vector<sql::Change>& awaited, const std::string& since);
   void wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
-                       const std::string& since);
+                       std::vector<sql::Change> changes, const std::string& since);
   void check_change_progress(const PlannedVersion& version, const PlannedStep& step,
                              const sql::Change& change, const std::string& since);
   void check_index_progress(const PlannedVersion& version, const PlannedStep& step,
                             const sql::Change& change);
   bool proof_holds(const sql::Change& change);
-  void report_job(const PlannedVersion& version, const PlannedStep& step, const SchemaChangeJob& job);
-  void report_build(const PlannedVersion& version, const PlannedStep& step, const IndexBuild& build);
+  void reset_session();
+  void report_job(const PlannedVersion& version, const PlannedStep& step,
+                  const SchemaChangeJob& job);
+  void report_build(const PlannedVersion& version, const PlannedStep& step,
+                    const IndexBuild& build);
   void report_running_changes(const PlannedVersion& version, const PlannedStep& step,
                               const std::string& since);
 
   // Recording.
-  StepWrite step_write(const PlannedVersion& version, const PlannedStep& step, StepState state) const;
+  StepWrite step_write(const PlannedVersion& version, const PlannedStep& step,
+                       StepState state) const;
   void record_step(const PlannedVersion& version, const PlannedStep& step, StepState state,
-              std::optional<std::int64_t> duration_ms, bool advance);
+                   std::optional<std::int64_t> duration_ms, bool advance);
   [[noreturn]] void fail_step(const PlannedVersion& version, const PlannedStep& step,
                               const std::string& message, const std::string& hint);
   [[noreturn]] void fail_on_db_error(const PlannedVersion& version, const PlannedStep& step,
@@ -266,8 +272,8 @@ std::size_t ApplyRun::first_pending(const DatabaseState& state) const {
                   "use the migration directory of the release that migrated this database");
   }
   throw Failure(ExitCode::usage_error,
-                "the database is at version " + *state.version + ", which " +
-                    plan_.root.string() + " does not contain",
+                "the database is at version " + *state.version + ", which " + plan_.root.string() +
+                    " does not contain",
                 "use the migration directory this database was migrated with");
 }
 
@@ -276,8 +282,9 @@ std::size_t ApplyRun::first_pending(const DatabaseState& state) const {
 void ApplyRun::check_history(const DatabaseState& state) {
   std::vector<std::string> drift;
   for (const StepRecord& record : state.steps) {
-    const auto known = std::find_if(plan_.versions.begin(), plan_.versions.end(),
-                                    [&](const PlannedVersion& v) { return v.name == record.version; });
+    const auto known =
+        std::find_if(plan_.versions.begin(), plan_.versions.end(),
+                     [&](const PlannedVersion& v) { return v.name == record.version; });
     if (known == plan_.versions.end()) {
       throw Failure(ExitCode::usage_error,
                     "the database records a step of version " + record.version + ", which " +
@@ -285,9 +292,9 @@ void ApplyRun::check_history(const DatabaseState& state) {
                     "use the migration directory this database was migrated with");
     }
     if (record.state != StepState::applied && record.state != StepState::verified) continue;
-    const auto step = std::find_if(known->steps.begin(), known->steps.end(), [&](const PlannedStep& s) {
-      return s.file.number == record.step;
-    });
+    const auto step =
+        std::find_if(known->steps.begin(), known->steps.end(),
+                     [&](const PlannedStep& s) { return s.file.number == record.step; });
     if (step == known->steps.end()) {
       drift.push_back(record.version + "/" + record.file + " was applied but no longer exists");
     } else if (step->sha256 != record.sha256) {
@@ -358,10 +365,11 @@ ExitCode ApplyRun::report_up_to_date(const DatabaseState& state, std::string_vie
 ExitCode ApplyRun::apply_under_lease(Range range) {
   LeaseSettings settings{runner_, options_.lease_ttl, options_.lock_timeout};
   lease_ = std::make_unique<Lease>(*state_, tables_, settings, [this](const LeaseInfo& holder) {
-    reporter_.event("lease",
-                    {{"holder", holder.owner.value_or("")}, {"expires_at", holder.expires_at.value_or("")}},
-                    "waiting for the lease held by " + holder.owner.value_or("?") + " (until " +
-                        holder.expires_at.value_or("?") + ")");
+    reporter_.event(
+        "lease",
+        {{"holder", holder.owner.value_or("")}, {"expires_at", holder.expires_at.value_or("")}},
+        "waiting for the lease held by " + holder.owner.value_or("?") + " (until " +
+            holder.expires_at.value_or("?") + ")");
   });
   try {
     database_ = tables_.read(*state_);
@@ -423,7 +431,8 @@ bool ApplyRun::runs_in_one_transaction(const PlannedStep& step) const {
   return plan_.dialect == sql::Dialect::postgres || step.analysis.ddl_count == 0;
 }
 
-void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last) {
+void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedStep& step,
+                                 bool last) {
   if (options_.repair) prepare_index_changes(version, step);
   milliseconds backoff{100};
   for (int attempt = 1;; ++attempt) {
@@ -520,99 +529,132 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
   return true;
 }
 
+// Changes whose build an earlier run started (and that is still running)
+// are waited for first; their statements are not issued again. The other
+// statements then run, unless the step is already recorded 'applied'.
 void ApplyRun::run_non_transactional(const PlannedVersion& version, const PlannedStep& step,
                                      bool last, const StepRecord* record) {
   const auto start = steady_clock::now();
-  bool execute = !record || record->state != StepState::applied;
-  if (plan_.dialect == sql::Dialect::postgres) {
-    if (!prepare_index_changes(version, step)) execute = false;
-  } else if (execute && earlier_job_running(step, record)) {
-    execute = false;
-  }
+  const bool applied = record && record->state == StepState::applied;
+  const std::vector<sql::Change> awaited =
+      plan_.dialect == sql::Dialect::postgres
+          ? prepare_index_changes(version, step)
+          : earlier_jobs_running(step, applied ? nullptr : record);
   std::string since = record ? record->started_at : current_server_time();
-  if (execute) {
-    since = current_server_time();
+  if (!awaited.empty()) wait_for_proofs(version, step, awaited, since);
+  bool executed = false;
+  if (!applied) {
+    if (record) since = current_server_time();
     record_step(version, step, StepState::started, std::nullopt, false);
-    execute_statements(version, step, since);
+    executed = execute_statements(version, step, awaited, since);
     record_step(version, step, StepState::applied, std::nullopt, false);
   }
-  wait_for_proofs(version, step, since);
+  wait_for_proofs(version, step, step.analysis.changes, since);
   record_step(version, step, StepState::verified, elapsed_since(start).count(), last);
-  report_step(version, step, execute ? "applied and verified" : "verified", elapsed_since(start));
+  report_step(version, step, executed ? "applied and verified" : "verified", elapsed_since(start));
 }
 
 // PostgreSQL, before a step runs: for each index the step creates, an
-// earlier build still running means "wait for it, do not re-issue" (returns
-// false); an INVALID index nobody builds is dropped under --repair, else the
-// step fails at once.
-bool ApplyRun::prepare_index_changes(const PlannedVersion& version, const PlannedStep& step) {
-  if (plan_.dialect != sql::Dialect::postgres) return true;
-  bool execute = true;
+// earlier build still running means "wait for it, do not re-issue" (the
+// change is returned); an INVALID index nobody builds is dropped under
+// --repair, else the step fails at once.
+std::vector<sql::Change> ApplyRun::prepare_index_changes(const PlannedVersion& version,
+                                                         const PlannedStep& step) {
+  std::vector<sql::Change> awaited;
+  if (plan_.dialect != sql::Dialect::postgres) return awaited;
   for (const sql::Change& change : step.analysis.changes) {
     if (change.kind != sql::ChangeKind::create_index) continue;
     const auto index = find_index(*state_, change);
     if (const auto build = find_index_build(*state_, change, index)) {
-      reporter_.event("progress",
-                      {{"version", version.name}, {"file", step.file.file_name}, {"pid", build->pid}},
-                      step_label(version, step) + ": waiting for the running build of " +
-                          change.object.quoted() + " instead of starting another: " +
-                          describe_build(*build));
-      execute = false;
+      reporter_.event(
+          "progress",
+          {{"version", version.name}, {"file", step.file.file_name}, {"pid", build->pid}},
+          step_label(version, step) + ": waiting for the running build of " +
+              change.object.quoted() + " instead of starting another: " + describe_build(*build));
+      awaited.push_back(change);
       continue;
     }
     if (!index || index->valid) continue;
     if (!options_.repair) fail_invalid_index(version, step, change);
     drop_index_concurrently(*step_, change);
-    reporter_.event("repair", {{"version", version.name}, {"file", step.file.file_name},
-                               {"index", change.object.quoted()}},
+    reporter_.event("repair",
+                    {{"version", version.name},
+                     {"file", step.file.file_name},
+                     {"index", change.object.quoted()}},
                     step_label(version, step) + ": dropped INVALID index " +
                         change.object.quoted() + " (--repair); building it again");
   }
-  return execute;
+  return awaited;
 }
 
-// CockroachDB: a step recorded started/failed whose schema change job from
-// the earlier run is still running is waited for, not re-issued.
-bool ApplyRun::earlier_job_running(const PlannedStep& step, const StepRecord* record) {
-  if (!record) return false;
+// CockroachDB: the changes of a step recorded started/failed whose schema
+// change job from the earlier run is still running: waited for, not re-issued.
+std::vector<sql::Change> ApplyRun::earlier_jobs_running(const PlannedStep& step,
+                                                        const StepRecord* record) {
+  std::vector<sql::Change> awaited;
+  if (!record) return awaited;
   try {
     for (const sql::Change& change : step.analysis.changes) {
       const auto job = find_schema_change_job(*state_, change, record->started_at);
-      if (job && job->status == "running") return true;
+      if (job && job->status == "running") awaited.push_back(change);
     }
   } catch (const db::DbError& error) {
     if (error.connection_lost()) throw;
     reporter_.debug("schema change job lookup failed; re-running the step: " +
                     error.fields().message);
   }
-  return false;
+  return awaited;
 }
 
 // Each statement as its own Query message, in autocommit, without
-// lock_timeout (a lock timeout would cancel a concurrent build). Session
-// settings the step changed are reset afterwards.
-void ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step,
+// lock_timeout (a lock timeout would cancel a concurrent build), except the
+// statements of `awaited` changes (an earlier run's build completed them).
+// Session settings the step changed are reset afterwards. Returns whether
+// any statement ran.
+bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step,
+                                  const std::vector<sql::Change>& awaited,
                                   const std::string& since) {
+  const auto was_awaited = [&awaited](const sql::Statement& statement) {
+    return std::any_of(awaited.begin(), awaited.end(), [&statement](const sql::Change& change) {
+      return change.offset >= statement.begin && change.offset < statement.end;
+    });
+  };
+  bool executed = false;
   ProgressMonitor monitor;
   if (!step.analysis.changes.empty()) {
-    monitor.start([this, &version, &step, &since] { report_running_changes(version, step, since); });
+    monitor.start(
+        [this, &version, &step, &since] { report_running_changes(version, step, since); });
   }
   try {
     for (const sql::Statement& statement : step.analysis.statements) {
+      if (was_awaited(statement)) continue;
       throw_if_stopped();
       step_->exec(statement.text(step.text));
+      executed = true;
     }
-    step_->exec("RESET ALL");
   } catch (const db::DbError& error) {
     monitor.stop();
     throw_if_stopped();
     fail_on_db_error(version, step, error);
   }
+  reset_session();
+  return executed;
+}
+
+// RESET ALL on the step connection, so that a step's SET does not carry into
+// the next step. A server that rejects it (an old CockroachDB) only costs
+// that isolation, never the step.
+void ApplyRun::reset_session() {
+  try {
+    step_->exec("RESET ALL");
+  } catch (const db::DbError& error) {
+    if (error.connection_lost()) throw;
+    reporter_.debug("RESET ALL failed: " + error.fields().message);
+  }
 }
 
 void ApplyRun::wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
-                               const std::string& since) {
-  std::vector<sql::Change> pending = step.analysis.changes;
+                               std::vector<sql::Change> pending, const std::string& since) {
   const auto deadline = steady_clock::now() + options_.verify_timeout;
   milliseconds interval{50};
   while (true) {
@@ -759,7 +801,7 @@ StepWrite ApplyRun::step_write(const PlannedVersion& version, const PlannedStep&
 }
 
 void ApplyRun::record_step(const PlannedVersion& version, const PlannedStep& step, StepState state,
-                      std::optional<std::int64_t> duration_ms, bool advance) {
+                           std::optional<std::int64_t> duration_ms, bool advance) {
   StepWrite write = step_write(version, step, state);
   write.duration_ms = duration_ms;
   std::vector<std::string> statements{tables_.write_step_sql(write)};

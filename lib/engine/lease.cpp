@@ -95,13 +95,12 @@ Lease::Lease(db::Connection& connection, const StateTables& tables, LeaseSetting
                     "another dbmig is applying; wait for it, or raise --lock-timeout");
     }
     if (interrupt_requested()) {
-      throw Failure(ExitCode::runtime_failure, "interrupted while waiting for the lease (" +
-                                                   describe_holder(holder) + ")");
+      throw Failure(ExitCode::runtime_failure,
+                    "interrupted while waiting for the lease (" + describe_holder(holder) + ")");
     }
     if (!notified && on_wait) on_wait(holder);
     notified = true;
-    const auto remaining =
-        std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+    const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
     std::this_thread::sleep_for(std::clamp(remaining, milliseconds{1}, backoff));
     backoff = std::min(backoff * 2, milliseconds{1000});
   }
@@ -110,9 +109,9 @@ Lease::Lease(db::Connection& connection, const StateTables& tables, LeaseSetting
 Lease::~Lease() { stop_heartbeat(); }
 
 std::string Lease::fence_sql() const {
-  return "UPDATE " + tables_.state_table() + " SET updated_at = now() WHERE id = 1 AND lease_token = " +
-         std::to_string(token_) + " AND lease_owner = " + sql::quote_literal(settings_.owner) +
-         " RETURNING lease_token";
+  return "UPDATE " + tables_.state_table() +
+         " SET updated_at = now() WHERE id = 1 AND lease_token = " + std::to_string(token_) +
+         " AND lease_owner = " + sql::quote_literal(settings_.owner) + " RETURNING lease_token";
 }
 
 void Lease::throw_if_lost() const {
@@ -172,10 +171,11 @@ void Lease::release(db::Connection& connection) noexcept {
   stop_heartbeat();
   if (lost()) return;
   try {
-    connection.exec_params("UPDATE " + tables_.state_table() +
-                               " SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
-                               " WHERE id = 1 AND lease_token = $1 AND lease_owner = $2",
-                           {std::to_string(token_), settings_.owner});
+    connection.exec_params(
+        "UPDATE " + tables_.state_table() +
+            " SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+            " WHERE id = 1 AND lease_token = $1 AND lease_owner = $2",
+        {std::to_string(token_), settings_.owner});
   } catch (const std::exception&) {
     // Unreachable server: the lease expires after its TTL.
   }

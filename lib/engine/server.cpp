@@ -19,7 +19,9 @@ std::string regclass_text(const sql::QualifiedName& name) {
   return text + sql::quote_identifier(name.name);
 }
 
-std::int64_t to_int(std::string_view text) { return text.empty() ? 0 : std::stoll(std::string(text)); }
+std::int64_t to_int(std::string_view text) {
+  return text.empty() ? 0 : std::stoll(std::string(text));
+}
 
 }  // namespace
 
@@ -31,7 +33,7 @@ sql::Dialect detect_dialect(db::Connection& connection) {
   const db::Result result = connection.exec("SELECT version()");
   const std::string_view version = result.rows() == 1 ? result.get(0, 0) : "";
   return version.find("CockroachDB") != std::string_view::npos ? sql::Dialect::cockroach
-                                                                : sql::Dialect::postgres;
+                                                               : sql::Dialect::postgres;
 }
 
 std::optional<IndexState> find_index(db::Connection& connection, const sql::Change& change) {
@@ -91,10 +93,12 @@ std::string describe_build(const IndexBuild& build) {
   }
   std::string text = build.phase.empty() ? "index build in progress" : build.phase;
   if (build.blocks_total > 0) {
-    text += ", blocks " + std::to_string(build.blocks_done) + "/" + std::to_string(build.blocks_total);
+    text +=
+        ", blocks " + std::to_string(build.blocks_done) + "/" + std::to_string(build.blocks_total);
   }
   if (build.tuples_total > 0) {
-    text += ", tuples " + std::to_string(build.tuples_done) + "/" + std::to_string(build.tuples_total);
+    text +=
+        ", tuples " + std::to_string(build.tuples_done) + "/" + std::to_string(build.tuples_total);
   }
   return text + " (backend " + std::to_string(build.pid) + ")";
 }

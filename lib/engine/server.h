@@ -82,7 +82,8 @@ struct SchemaChangeJob {
 
 // Runs schema_change_job_query(); nullopt when there is no such job.
 // `since` is a server timestamp (text). Throws db::DbError.
-[[nodiscard]] std::optional<SchemaChangeJob> find_schema_change_job(
-    db::Connection& connection, const sql::Change& change, const std::string& since);
+[[nodiscard]] std::optional<SchemaChangeJob> find_schema_change_job(db::Connection& connection,
+                                                                    const sql::Change& change,
+                                                                    const std::string& since);
 
 }  // namespace dbmig::engine

@@ -106,9 +106,6 @@ std::string StateTables::create_script() const {
          "  lease_token BIGINT NOT NULL DEFAULT 0,\n"
          "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()\n"
          ");\n"
-         "INSERT INTO " +
-         state_table() +
-         " (id) VALUES (1) ON CONFLICT DO NOTHING;\n"
          "CREATE TABLE IF NOT EXISTS " +
          steps_table() +
          " (\n"
@@ -124,7 +121,9 @@ std::string StateTables::create_script() const {
          "  duration_ms BIGINT,\n"
          "  runner TEXT NOT NULL,\n"
          "  PRIMARY KEY (version, step)\n"
-         ")";
+         ");\n"
+         "INSERT INTO " +
+         state_table() + " (id) VALUES (1) ON CONFLICT DO NOTHING";
 }
 
 DatabaseState StateTables::read(db::Connection& connection) const {

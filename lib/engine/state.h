@@ -42,7 +42,7 @@ struct LeaseInfo {
   std::optional<std::string> owner;       // NULL = free
   std::optional<std::string> expires_at;  // server timestamptz, as text
   std::int64_t token = 0;                 // fencing token
-  bool expired = false;  // expires_at is before the server's now()
+  bool expired = false;                   // expires_at is before the server's now()
   // Held: an owner is set and the lease has not expired.
   [[nodiscard]] bool held() const { return owner.has_value() && !expired; }
 };
@@ -82,7 +82,8 @@ class StateTables {
   [[nodiscard]] std::string state_table() const;
   [[nodiscard]] std::string steps_table() const;
 
-  // The DDL script (schema, both tables, the singleton row), without
+  // The DDL script (schema, both tables, then the singleton row: on
+  // CockroachDB a DDL may not follow a write in one transaction), without
   // BEGIN/COMMIT. Idempotent.
   [[nodiscard]] std::string create_script() const;
 

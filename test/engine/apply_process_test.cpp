@@ -82,8 +82,9 @@ TEST_F(ApplyProcessTest, KilledDuringATransactionalStepTheNextApplyAppliesItOnce
       {"0003-after/up.sql", "INSERT INTO log VALUES ('after');\n"},
   });
   Process victim = Process::spawn(apply_options());
-  ASSERT_TRUE(eventually("SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name ="
-                         " 'dbmig' AND state = 'active' AND query LIKE '%pg_sleep(3)%'"))
+  ASSERT_TRUE(
+      eventually("SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name ="
+                 " 'dbmig' AND state = 'active' AND query LIKE '%pg_sleep(3)%'"))
       << victim.wait(1s).describe();
   victim.kill(SIGKILL);
   EXPECT_EQ(victim.wait(10s).signal, SIGKILL);
@@ -110,9 +111,10 @@ TEST_F(ApplyProcessTest, KilledDuringAVerificationWaitTheNextApplyWaitsForTheSam
   holder->exec("SELECT 1");
 
   Process victim = Process::spawn(apply_options());
-  ASSERT_TRUE(eventually("SELECT count(*) > 0 FROM pg_stat_progress_create_index p JOIN"
-                         " pg_stat_activity a USING (pid) WHERE a.application_name = 'dbmig'"
-                         " AND p.phase = 'waiting for old snapshots'"))
+  ASSERT_TRUE(
+      eventually("SELECT count(*) > 0 FROM pg_stat_progress_create_index p JOIN"
+                 " pg_stat_activity a USING (pid) WHERE a.application_name = 'dbmig'"
+                 " AND p.phase = 'waiting for old snapshots'"))
       << victim.wait(1s).describe();
   victim.kill(SIGKILL);
   EXPECT_EQ(victim.wait(10s).signal, SIGKILL);
@@ -135,8 +137,9 @@ TEST_F(ApplyProcessTest, SigtermStopsTheRunAndReleasesTheLease) {
       {"0002-slow/up.sql", "INSERT INTO log VALUES ('slow');\nSELECT pg_sleep(30);\n"},
   });
   Process victim = Process::spawn(apply_options());
-  ASSERT_TRUE(eventually("SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name ="
-                         " 'dbmig' AND state = 'active' AND query LIKE '%pg_sleep(30)%'"))
+  ASSERT_TRUE(
+      eventually("SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name ="
+                 " 'dbmig' AND state = 'active' AND query LIKE '%pg_sleep(30)%'"))
       << victim.wait(1s).describe();
   victim.kill(SIGTERM);
   const ProcessResult stopped = victim.wait(10s);

@@ -8,9 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "db/error.h"
@@ -94,9 +93,9 @@ class HeldBackIndexBuild {
     auto observer = test::connect_to(conninfo);
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < deadline) {
-      const std::string phase = query_value(
-          *observer, "SELECT phase FROM pg_stat_progress_create_index WHERE pid = " +
-                         std::to_string(pid_));
+      const std::string phase =
+          query_value(*observer, "SELECT phase FROM pg_stat_progress_create_index WHERE pid = " +
+                                     std::to_string(pid_));
       if (phase == "waiting for old snapshots") return;
       std::this_thread::sleep_for(20ms);
     }
@@ -122,8 +121,9 @@ TEST_F(ApplyTest, AppliesTransactionalConcurrentAndValidatingStepsThenRecordsThe
   ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
   EXPECT_EQ(recorded_version(), "0002-email");
   EXPECT_EQ(value("SELECT count(*) FROM dbmig.steps WHERE state = 'verified'"), "4");
-  EXPECT_EQ(value("SELECT transactional FROM dbmig.steps WHERE version = '0002-email' AND step = 1"),
-            "f");
+  EXPECT_EQ(
+      value("SELECT transactional FROM dbmig.steps WHERE version = '0002-email' AND step = 1"),
+      "f");
   EXPECT_EQ(index_validity("users_email_idx"), "t");
   EXPECT_EQ(value("SELECT convalidated FROM pg_constraint WHERE conname = 'users_org_positive'"),
             "t");
@@ -231,8 +231,10 @@ TEST_F(ApplyTest, WaitsForConcurrentIndexBuildBeforeAdvancing) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-i/up.sql", kConcurrentIndex}});
   ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
   const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
-  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
-               " VALUES ('0002-i', 1, 'up.sql', '" + step.sha256 + "', 'started', false, 'killed')");
+  state().exec(
+      "INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+      " VALUES ('0002-i', 1, 'up.sql', '" +
+      step.sha256 + "', 'started', false, 'killed')");
 
   HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x)");
   auto releaser = std::async(std::launch::async, [&build] {
@@ -245,7 +247,8 @@ TEST_F(ApplyTest, WaitsForConcurrentIndexBuildBeforeAdvancing) {
   EXPECT_GE(outcome.elapsed, 1s) << "apply must wait for the running build";
   EXPECT_NE(outcome.out.find("waiting for the running build"), std::string::npos) << outcome.out;
   EXPECT_NE(outcome.out.find("0002-i up.sql verified"), std::string::npos)
-      << "the statement is not issued again\n" << outcome.out;
+      << "the statement is not issued again\n"
+      << outcome.out;
   EXPECT_EQ(build.outcome(), "ok") << "the earlier build was not disturbed";
   EXPECT_EQ(index_validity("t_x_idx"), "t");
   EXPECT_EQ(recorded_version(), "0002-i");
@@ -282,8 +285,10 @@ TEST_F(ApplyTest, CountsAHiddenProgressRowAsTheRunningBuild) {
   options.to = "0001-t";
   ASSERT_EQ(run_apply(tree.plan(), as_role, options).code, ExitCode::ok);
   const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
-  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
-               " VALUES ('0002-i', 1, 'up.sql', '" + step.sha256 + "', 'started', false, 'killed')");
+  state().exec(
+      "INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+      " VALUES ('0002-i', 1, 'up.sql', '" +
+      step.sha256 + "', 'started', false, 'killed')");
 
   HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x)");
   auto releaser = std::async(std::launch::async, [&build] {
@@ -379,9 +384,10 @@ TEST_F(ApplyTest, AppliedStepIsOnlyVerifiedOnResume) {
   });
   ASSERT_EQ(apply_to(tree, "0001-log").code, ExitCode::ok);
   const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
-  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
-               " VALUES ('0002-i', 1, '" + step.file.file_name + "', '" + step.sha256 +
-               "', 'applied', false, 'killed')");
+  state().exec(
+      "INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+      " VALUES ('0002-i', 1, '" +
+      step.file.file_name + "', '" + step.sha256 + "', 'applied', false, 'killed')");
   state().exec("CREATE INDEX log_v_idx ON log (v)");
   const ApplyOutcome outcome = apply(tree);
   ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
@@ -395,8 +401,10 @@ TEST_F(ApplyTest, VerifyTimeoutStopsWithTheStepStillApplied) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-i/up.sql", kConcurrentIndex}});
   ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
   const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
-  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
-               " VALUES ('0002-i', 1, 'up.sql', '" + step.sha256 + "', 'applied', false, 'killed')");
+  state().exec(
+      "INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+      " VALUES ('0002-i', 1, 'up.sql', '" +
+      step.sha256 + "', 'applied', false, 'killed')");
   HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x)");
   ApplyOptions options = test::fast_apply_options();
   options.verify_timeout = 700ms;
@@ -420,6 +428,37 @@ TEST_F(ApplyTest, ReindexConcurrentlyIsProvedWithoutLeftovers) {
   EXPECT_EQ(value("SELECT transactional FROM dbmig.steps WHERE version = '0003-r'"), "f");
   EXPECT_EQ(step_state("0003-r", 1), "verified");
   EXPECT_EQ(index_validity("t_x_idx"), "t");
+}
+
+TEST_F(ApplyTest, ResumedMultiStatementStepWaitsForTheEarlierBuildThenRunsTheRest) {
+  MigrationTree tree({
+      {"dbmig.json", "{\"multi_ddl_allowed_through\": \"0002-i\"}\n"},
+      {"0001-t/up.sql", kCreateTable},
+      {"0002-i/up-danger-non-transactional.sql",
+       "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n"
+       "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_id_x_idx ON t (id, x);\n"},
+  });
+  ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
+  const migration::PlannedStep& step = tree.plan().versions[1].steps[0];
+  state().exec(
+      "INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+      " VALUES ('0002-i', 1, '" +
+      step.file.file_name + "', '" + step.sha256 + "', 'started', false, 'killed')");
+  HeldBackIndexBuild build(conninfo(), "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x)");
+  auto releaser = std::async(std::launch::async, [&build] {
+    std::this_thread::sleep_for(1500ms);
+    build.release();
+  });
+  const ApplyOutcome outcome = apply(tree);
+  releaser.wait();
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_NE(outcome.out.find("waiting for the running build of \"t_x_idx\""), std::string::npos)
+      << outcome.out;
+  EXPECT_NE(outcome.out.find("applied and verified"), std::string::npos) << outcome.out;
+  EXPECT_EQ(build.outcome(), "ok");
+  EXPECT_EQ(index_validity("t_x_idx"), "t");
+  EXPECT_EQ(index_validity("t_id_x_idx"), "t");
+  EXPECT_EQ(recorded_version(), "0002-i");
 }
 
 TEST_F(ApplyTest, RetriesATransactionalStepAfterLockTimeout) {
@@ -480,16 +519,19 @@ TEST_F(ApplyTest, DatabaseVersionTheDirectoryDoesNotHaveIsAUsageError) {
     state().exec("UPDATE dbmig.state SET version = '" + row.recorded + "'");
     const ApplyOutcome outcome = apply(tree);
     EXPECT_EQ(outcome.code, ExitCode::usage_error) << row.label << ": " << outcome.describe();
-    EXPECT_NE(outcome.message.find(row.message), std::string::npos) << row.label << ": " << outcome.message;
-    EXPECT_NE(outcome.message.find(row.recorded), std::string::npos) << row.label << ": " << outcome.message;
+    EXPECT_NE(outcome.message.find(row.message), std::string::npos)
+        << row.label << ": " << outcome.message;
+    EXPECT_NE(outcome.message.find(row.recorded), std::string::npos)
+        << row.label << ": " << outcome.message;
   }
 }
 
 TEST_F(ApplyTest, StepHistoryOfAVersionTheDirectoryLacksIsAUsageError) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable}});
   ASSERT_EQ(apply(tree).code, ExitCode::ok);
-  state().exec("INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
-               " VALUES ('0005-gone', 1, 'up.sql', 'x', 'verified', true, 'r')");
+  state().exec(
+      "INSERT INTO dbmig.steps (version, step, file, sha256, state, transactional, runner)"
+      " VALUES ('0005-gone', 1, 'up.sql', 'x', 'verified', true, 'r')");
   const ApplyOutcome outcome = apply(tree);
   EXPECT_EQ(outcome.code, ExitCode::usage_error) << outcome.describe();
   EXPECT_NE(outcome.message.find("0005-gone"), std::string::npos) << outcome.message;
@@ -523,8 +565,9 @@ TEST_F(ApplyTest, GivesUpWaitingForTheLeaseWithExit4) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable}});
   ASSERT_EQ(apply(tree).code, ExitCode::ok);
   tree.write("0002-y/up.sql", "SELECT 1;\n");
-  state().exec("UPDATE dbmig.state SET lease_owner = 'other:1:abc',"
-               " lease_expires_at = now() + interval '1 hour'");
+  state().exec(
+      "UPDATE dbmig.state SET lease_owner = 'other:1:abc',"
+      " lease_expires_at = now() + interval '1 hour'");
   ApplyOptions options = test::fast_apply_options();
   options.lock_timeout = 300ms;
   const ApplyOutcome outcome = apply(tree, options);
@@ -536,8 +579,9 @@ TEST_F(ApplyTest, TakesOverAnExpiredLease) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable}});
   ASSERT_EQ(apply(tree).code, ExitCode::ok);
   tree.write("0002-y/up.sql", "SELECT 1;\n");
-  state().exec("UPDATE dbmig.state SET lease_owner = 'dead:1:abc',"
-               " lease_expires_at = now() - interval '1 second', lease_token = 41");
+  state().exec(
+      "UPDATE dbmig.state SET lease_owner = 'dead:1:abc',"
+      " lease_expires_at = now() - interval '1 second', lease_token = 41");
   const ApplyOutcome outcome = apply(tree);
   ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
   EXPECT_EQ(value("SELECT lease_token FROM dbmig.state"), "42");

@@ -132,8 +132,9 @@ TEST_F(LeaseTest, ReleaseFreesTheLeaseAtOnce) {
     Lease held(*first_, tables_, settings("a:1:00000001", 10s, 1s), nullptr);
     held.release(*first_);
   }
-  EXPECT_EQ(query_value(*first_, "SELECT lease_owner IS NULL AND lease_expires_at IS NULL"
-                                 " FROM dbmig.state"),
+  EXPECT_EQ(query_value(*first_,
+                        "SELECT lease_owner IS NULL AND lease_expires_at IS NULL"
+                        " FROM dbmig.state"),
             "t");
   Lease next(*second_, tables_, settings("b:2:00000002", 10s, 0ms), nullptr);
   EXPECT_EQ(next.token(), 2);

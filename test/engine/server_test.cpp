@@ -33,9 +33,9 @@ TEST(SchemaChangeJob, FailedStatuses) {
   const struct {
     std::string status;
     bool failed;
-  } rows[] = {{"running", false},  {"succeeded", false}, {"paused", false},
-              {"failed", true},    {"reverting", true},  {"revert-failed", true},
-              {"canceled", true},  {"cancel-requested", true}};
+  } rows[] = {{"running", false}, {"succeeded", false},      {"paused", false},
+              {"failed", true},   {"reverting", true},       {"revert-failed", true},
+              {"canceled", true}, {"cancel-requested", true}};
   for (const auto& row : rows) {
     SchemaChangeJob job;
     job.status = row.status;

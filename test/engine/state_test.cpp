@@ -67,8 +67,9 @@ TEST_F(StateTablesTest, StepWritesUpsertAndReadBack) {
   auto connection = test::connect_to(conninfo());
   const StateTables tables("custom_state");
   tables.ensure(*connection);
-  StepWrite write{"0001-a", 2, "up2.sql", "abc", StepState::started, false, std::nullopt,
-                  std::nullopt, "host:1:deadbeef"};
+  StepWrite write{"0001-a",           2,     "up2.sql",    "abc",
+                  StepState::started, false, std::nullopt, std::nullopt,
+                  "host:1:deadbeef"};
   connection->exec(tables.write_step_sql(write));
   write.state = StepState::failed;
   write.error = "it's broken";

@@ -38,7 +38,8 @@ engine::ApplyOptions fast_apply_options() {
 
 std::string ApplyOutcome::describe() const {
   return "exit " + std::to_string(static_cast<int>(code)) + ": " + message +
-         (hint.empty() ? "" : "\n  hint: " + hint) + "\n--- out ---\n" + out + "--- err ---\n" + err;
+         (hint.empty() ? "" : "\n  hint: " + hint) + "\n--- out ---\n" + out + "--- err ---\n" +
+         err;
 }
 
 ApplyOutcome run_apply(const migration::Plan& plan, const std::string& conninfo,

@@ -41,8 +41,8 @@ struct ApplyOutcome {
   ExitCode code = ExitCode::ok;
   std::string message;  // Failure / DbError message; "" on success
   std::string hint;
-  std::string out;      // the Reporter's stdout (text mode)
-  std::string err;      // the Reporter's stderr
+  std::string out;  // the Reporter's stdout (text mode)
+  std::string err;  // the Reporter's stderr
   std::chrono::milliseconds elapsed{0};
 
   // "exit N: message\n--- out ---\n..." for assertion messages.
