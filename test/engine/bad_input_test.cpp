@@ -5,7 +5,6 @@
 // no application table on a fresh database, and no further change on a
 // database seeded by an earlier, longer tree.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <string>
@@ -42,7 +41,7 @@ struct BadInputRow {
   Target target = Target::fresh;
   std::vector<std::string> extra_args{};
   int exit_code = 2;
-  std::string message{};  // a substring of stderr
+  std::string message{};   // a substring of stderr
   std::string position{};  // "<relative path>[:line:col]" expected in stderr; "" when none
 };
 
@@ -158,17 +157,18 @@ std::string database_snapshot(db::Connection& connection) {
                                     " ('pg_catalog', 'information_schema')"
                                     " AND n.nspname NOT LIKE 'pg_toast%'");
   const bool has_state =
-      test::query_value(connection,
-                        "SELECT count(*) FROM pg_namespace WHERE nspname = 'dbmig'") == "1";
+      test::query_value(connection, "SELECT count(*) FROM pg_namespace WHERE nspname = 'dbmig'") ==
+      "1";
   if (!has_state) return snapshot + " state=absent";
   snapshot += " version=" + test::query_value(connection, "SELECT version FROM dbmig.state");
   snapshot += " steps=" + test::query_value(connection,
                                             "SELECT string_agg(version || '/' || step || ':' ||"
                                             " state || ':' || sha256, ',' ORDER BY version, step)"
                                             " FROM dbmig.steps");
-  snapshot += " rows_in_a=" +
-              test::query_value(connection, "SELECT CASE WHEN to_regclass('public.a') IS NULL"
-                                            " THEN '-' ELSE (SELECT count(*)::text FROM a) END");
+  snapshot +=
+      " rows_in_a=" + test::query_value(connection,
+                                        "SELECT CASE WHEN to_regclass('public.a') IS NULL"
+                                        " THEN '-' ELSE (SELECT count(*)::text FROM a) END");
   return snapshot;
 }
 
@@ -233,8 +233,8 @@ TEST(BadInput, EveryMalformedInputFailsWithItsPositionAndLeavesTheDatabaseUntouc
     EXPECT_NE(result.err.find(row.message), std::string::npos) << result.describe();
     if (!row.position.empty()) {
       const std::string where = (tree.root() / row.position).string() + ":";
-      EXPECT_NE(result.err.find(where), std::string::npos)
-          << "expected " << where << " in\n" << result.describe();
+      EXPECT_NE(result.err.find(where), std::string::npos) << "expected " << where << " in\n"
+                                                           << result.describe();
     }
     EXPECT_EQ(result.err.find("wrong-secret"), std::string::npos) << "password leaked";
     EXPECT_EQ(result.out.find("wrong-secret"), std::string::npos) << "password leaked";
