@@ -273,9 +273,13 @@ void ApplyRun::check_dialect() {
                     "\" in dbmig.json or pass --dialect " + std::string(sql::to_string(server)));
 }
 
+// The recorded version is checked before the step history: a database newer
+// than the directory also records steps the directory lacks, and "newer than
+// the directory" is the more precise of the two messages.
 Range ApplyRun::resolve(const DatabaseState& state) {
+  const std::size_t first = first_pending(state);
   check_history(state);
-  return Range{first_pending(state), end_of_range()};
+  return Range{first, end_of_range()};
 }
 
 std::size_t ApplyRun::first_pending(const DatabaseState& state) const {
