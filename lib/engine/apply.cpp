@@ -215,6 +215,8 @@ class ApplyRun {
                               const std::string& message, const std::string& hint);
   [[noreturn]] void fail_on_db_error(const PlannedVersion& version, const PlannedStep& step,
                                      const db::DbError& error);
+  void fail_if_left_invalid(const PlannedVersion& version, const PlannedStep& step,
+                            const db::DbError& error);
   [[noreturn]] void fail_invalid_index(const PlannedVersion& version, const PlannedStep& step,
                                        const sql::Change& change);
   void throw_if_stopped() const;
@@ -763,6 +765,7 @@ bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedSt
   } catch (const db::DbError& error) {
     monitor.stop();
     throw_if_stopped();
+    if (!error.connection_lost()) fail_if_left_invalid(version, step, error);
     fail_on_db_error(version, step, error);
   }
   reset_session();
@@ -956,6 +959,24 @@ void ApplyRun::fail_on_db_error(const PlannedVersion& version, const PlannedStep
   }
   fail_step(version, step, step_label(version, step) + ": " + describe_db_error(error),
             "fix the step (or the data it needs), then run dbmig apply again");
+}
+
+// PostgreSQL: a concurrent build whose own statement failed (unique
+// violation, statement_timeout, cancel) leaves its index INVALID; say so at
+// once, with the server's error, instead of only on the next run.
+void ApplyRun::fail_if_left_invalid(const PlannedVersion& version, const PlannedStep& step,
+                                    const db::DbError& error) {
+  if (plan_.dialect != sql::Dialect::postgres) return;
+  for (const sql::Change& change : step.analysis.changes) {
+    if (change.kind != sql::ChangeKind::create_index) continue;
+    const auto index = find_index(*state_, change);
+    if (!index || index->valid) continue;
+    fail_step(version, step,
+              step_label(version, step) + ": " + describe_db_error(error) + "; it left index " +
+                  change.object.quoted() + " on " + change.table.quoted() + " INVALID",
+              "fix the cause (or the data), then run dbmig apply --repair to drop the INVALID "
+              "index and build it again");
+  }
 }
 
 void ApplyRun::fail_invalid_index(const PlannedVersion& version, const PlannedStep& step,

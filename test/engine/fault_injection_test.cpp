@@ -280,12 +280,15 @@ TEST_F(FaultInjectionTest, RoleStatementTimeoutCancellingAConcurrentBuildIsDetec
   holder->exec("ROLLBACK");
   EXPECT_EQ(cancelled.exit_code, 1) << cancelled.describe();
   EXPECT_NE(cancelled.err.find("statement timeout"), std::string::npos) << cancelled.describe();
+  EXPECT_NE(cancelled.err.find("left index \"t_x_idx\" on \"t\" INVALID"), std::string::npos)
+      << cancelled.describe();
+  EXPECT_NE(cancelled.err.find("--repair"), std::string::npos) << cancelled.describe();
   EXPECT_EQ(value("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_idx'::regclass"), "f");
   EXPECT_EQ(value("SELECT version FROM dbmig.state"), "0001-t");
 
-  // The cancelled run reports the server's error; the INVALID index it left
-  // is named (with the --repair remedy) by the next run, which must not
-  // record the step verified over it.
+  // The cancelled run reports the server's error and names the INVALID
+  // index it left (with the --repair remedy); so does the next run, which
+  // must not record the step verified over it.
   holder->exec("ALTER ROLE " + role + " IN DATABASE " + database_.name() +
                " RESET statement_timeout");
   const ProcessResult detected = test::run_process(apply({}, role_conninfo), kRunBound);
