@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "db/error.h"
+#include "engine/commands.h"
 #include "support/apply_harness.h"
 #include "support/pg_server.h"
 
@@ -188,6 +189,17 @@ TEST_F(ApplyTest, FailsFastOnAnInvalidIndexThatIfNotExistsWouldSkipThenRepairs) 
   EXPECT_LT(outcome.elapsed, 5s) << "a definite failure must not wait for the verify timeout";
   EXPECT_EQ(step_state("0002-i", 1), "failed");
   EXPECT_EQ(recorded_version(), "0001-t");
+  {
+    std::ostringstream out;
+    std::ostringstream err;
+    Reporter reporter(OutputOptions{}, out, err);
+    EXPECT_EQ(engine::status(tree.plan(), {.conninfo = conninfo(), .state_schema = "dbmig"},
+                             {.exit_code = true}, reporter),
+              ExitCode::check_failed)
+        << "status --exit-code must report the failed step as pending work\n"
+        << out.str();
+    EXPECT_NE(out.str().find("INVALID"), std::string::npos) << out.str();
+  }
 
   options.repair = true;
   const ApplyOutcome repaired = apply(tree, options);
