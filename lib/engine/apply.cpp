@@ -30,6 +30,7 @@
 
 #include "core/duration.h"
 #include "engine/commands.h"
+#include "engine/inspect.h"
 #include "engine/interrupt.h"
 #include "engine/lease.h"
 #include "engine/server.h"
@@ -74,16 +75,6 @@ void rollback_quietly(db::Connection& connection) {
   } catch (const db::DbError&) {
     // Connection gone or no transaction: the caller reports the first error.
   }
-}
-
-// Leading decimal number of a version name ("0012-x" -> 12), for the
-// "database is newer than the directory" check.
-std::optional<std::int64_t> leading_number(std::string_view name) {
-  std::size_t digits = 0;
-  while (digits < name.size() && digits < 18 && name[digits] >= '0' && name[digits] <= '9')
-    ++digits;
-  if (digits == 0) return std::nullopt;
-  return std::stoll(std::string(name.substr(0, digits)));
 }
 
 // Where apply starts and stops in plan.versions: [first, end).
@@ -275,50 +266,35 @@ void ApplyRun::check_dialect() {
                     "\" in dbmig.json or pass --dialect " + std::string(sql::to_string(server)));
 }
 
-// The recorded version is checked before the step history: a database newer
-// than the directory also records steps the directory lacks, and "newer than
-// the directory" is the more precise of the two messages.
+// A recorded version or step history the directory does not contain is a
+// usage error (the same check and wording as status and verify); then
+// applied steps whose files changed are drift.
 Range ApplyRun::resolve(const DatabaseState& state) {
+  if (auto problem = unknown_version_problem(plan_, state)) {
+    throw Failure(ExitCode::usage_error, problem->message + " (" + plan_.root.string() + ")",
+                  problem->hint);
+  }
   const std::size_t first = first_pending(state);
   check_history(state);
   return Range{first, end_of_range()};
 }
 
+// Index of the first version after the recorded one (the recorded version is
+// known to be in the plan: resolve checked it).
 std::size_t ApplyRun::first_pending(const DatabaseState& state) const {
   if (!state.version) return 0;
-  for (std::size_t i = 0; i < plan_.versions.size(); ++i) {
-    if (plan_.versions[i].name == *state.version) return i + 1;
-  }
-  const auto recorded = leading_number(*state.version);
-  std::optional<std::int64_t> newest;
-  if (!plan_.versions.empty()) newest = plan_.versions.back().number;
-  if (recorded && newest && *recorded > *newest) {
-    throw Failure(ExitCode::usage_error,
-                  "the database is newer than the directory: it is at version " + *state.version +
-                      ", the newest in " + plan_.root.string() + " is " +
-                      plan_.versions.back().name,
-                  "use the migration directory of the release that migrated this database");
-  }
-  throw Failure(ExitCode::usage_error,
-                "the database is at version " + *state.version + ", which " + plan_.root.string() +
-                    " does not contain",
-                "use the migration directory this database was migrated with");
+  return *plan_.find_version(*state.version) + 1;
 }
 
-// Unknown versions in the history are usage errors; applied or verified
-// steps whose file changed (or vanished) are drift.
+// Applied or verified steps whose file changed (or vanished) are drift
+// (every recorded version is in the plan: resolve checked it).
 void ApplyRun::check_history(const DatabaseState& state) {
   std::vector<std::string> drift;
   for (const StepRecord& record : state.steps) {
     const auto known =
         std::find_if(plan_.versions.begin(), plan_.versions.end(),
                      [&](const PlannedVersion& v) { return v.name == record.version; });
-    if (known == plan_.versions.end()) {
-      throw Failure(ExitCode::usage_error,
-                    "the database records a step of version " + record.version + ", which " +
-                        plan_.root.string() + " does not contain",
-                    "use the migration directory this database was migrated with");
-    }
+    if (known == plan_.versions.end()) continue;
     if (record.state != StepState::applied && record.state != StepState::verified) continue;
     const auto step =
         std::find_if(known->steps.begin(), known->steps.end(),

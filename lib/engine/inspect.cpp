@@ -43,15 +43,19 @@ std::optional<Diagnostic> unknown_version_problem(const migration::Plan& plan,
                                                   const DatabaseState& state) {
   const auto unknown = first_unknown_version(plan, state);
   if (!unknown) return std::nullopt;
+  const bool is_current = state.version == unknown;
   Diagnostic problem;
   problem.file = plan.root.string();
   if (newer_than_plan(plan, *unknown)) {
-    problem.message = "the database is at version " + *unknown +
-                      ", newer than the newest version in the directory";
+    problem.message = "the database is newer than the directory: it " +
+                      std::string(is_current ? "is at version " : "records a step of version ") +
+                      *unknown + ", newer than the newest version in the directory" +
+                      (plan.versions.empty() ? "" : " (" + plan.versions.back().name + ")");
     problem.hint = "use the migration directory of the release that applied " + *unknown;
   } else {
-    problem.message =
-        "the database records version " + *unknown + ", which the directory does not contain";
+    problem.message = (is_current ? "the database is at version " + *unknown
+                                  : "the database records a step of version " + *unknown) +
+                      ", which the directory does not contain";
     problem.hint = "restore " + *unknown +
                    " in the directory (versions must never be renamed or removed once applied)";
   }
