@@ -44,12 +44,7 @@ class ApplyProcessTest : public test::DatabaseTest {
   }
 
   ProcessOptions options(std::vector<std::string> arguments) const {
-    ProcessOptions process;
-    process.argv = {DBMIG_EXECUTABLE};
-    for (std::string& argument : arguments) process.argv.push_back(std::move(argument));
-    process.argv.insert(process.argv.end(), {"--dir", tree_.root().string()});
-    process.unset_env = {"DATABASE_URL", "DBMIG_DIR", "PGPASSWORD", "PGSERVICE"};
-    return process;
+    return test::dbmig_command(tree_.root(), std::move(arguments));
   }
 
   // dbmig apply --db <this test's database> with a short lease TTL.

@@ -137,12 +137,7 @@ const std::vector<BadInputRow>& rows() {
 }
 
 ProcessOptions dbmig(const test::TempTree& tree, std::vector<std::string> arguments) {
-  ProcessOptions process;
-  process.argv = {DBMIG_EXECUTABLE};
-  for (std::string& argument : arguments) process.argv.push_back(std::move(argument));
-  process.argv.insert(process.argv.end(), {"--dir", tree.root().string()});
-  process.unset_env = {"DATABASE_URL", "DBMIG_DIR", "PGPASSWORD", "PGSERVICE", "PGPASSFILE"};
-  return process;
+  return test::dbmig_command(tree.root(), std::move(arguments));
 }
 
 // Everything a failed apply must leave as it was: the state schema, the

@@ -54,12 +54,7 @@ class FaultInjectionTest : public ::testing::Test {
   }
 
   ProcessOptions dbmig(std::vector<std::string> arguments) const {
-    ProcessOptions process;
-    process.argv = {DBMIG_EXECUTABLE};
-    for (std::string& argument : arguments) process.argv.push_back(std::move(argument));
-    process.argv.insert(process.argv.end(), {"--dir", tree_.root().string()});
-    process.unset_env = {"DATABASE_URL", "DBMIG_DIR", "PGPASSWORD", "PGSERVICE"};
-    return process;
+    return test::dbmig_command(tree_.root(), std::move(arguments));
   }
 
   // dbmig apply --db <conninfo> with a 2 s lease TTL.

@@ -17,12 +17,7 @@ namespace {
 using nlohmann::json;
 using test::MigrationTree;
 
-// The document: the last line (diagnostic event lines may come before it).
-json last_line_json(const std::string& out) {
-  const std::size_t end = out.find_last_not_of('\n');
-  const std::size_t begin = out.rfind('\n', end);
-  return json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1));
-}
+using test::last_line_json;
 
 const std::string kCreateTable = "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, x INT);\n";
 const std::string kIndex = "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n";

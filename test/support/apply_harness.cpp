@@ -82,4 +82,19 @@ std::unique_ptr<db::Connection> connect_to(const std::string& conninfo) {
   return std::unique_ptr<db::Connection>(new db::Connection(db::Connection::open(options)));
 }
 
+ProcessOptions dbmig_command(const std::filesystem::path& dir, std::vector<std::string> arguments) {
+  ProcessOptions process;
+  process.argv = {DBMIG_EXECUTABLE};
+  for (std::string& argument : arguments) process.argv.push_back(std::move(argument));
+  process.argv.insert(process.argv.end(), {"--dir", dir.string()});
+  process.unset_env = {"DATABASE_URL", "DBMIG_DIR", "PGPASSWORD", "PGSERVICE", "PGPASSFILE"};
+  return process;
+}
+
+nlohmann::json last_line_json(const std::string& out) {
+  const std::size_t end = out.find_last_not_of('\n');
+  const std::size_t begin = out.rfind('\n', end);
+  return nlohmann::json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1));
+}
+
 }  // namespace dbmig::test

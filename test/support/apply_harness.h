@@ -4,9 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/failure.h"
 #include "db/connection.h"
@@ -14,6 +17,7 @@
 #include "engine/report.h"
 #include "migration/plan.h"
 #include "support/file_tree.h"
+#include "support/process.h"
 
 namespace dbmig::test {
 
@@ -62,5 +66,16 @@ struct ApplyOutcome {
 
 // Opens a connection to `conninfo` on the heap.
 [[nodiscard]] std::unique_ptr<db::Connection> connect_to(const std::string& conninfo);
+
+// `dbmig ARGUMENTS... --dir DIR` as a child process (DBMIG_EXECUTABLE), with
+// the environment variables that could point it at another directory or
+// server unset.
+[[nodiscard]] ProcessOptions dbmig_command(const std::filesystem::path& dir,
+                                           std::vector<std::string> arguments);
+
+// The last non-empty line of `out` parsed as JSON: the document a command
+// prints after any event lines. Throws nlohmann::json::exception when it is
+// not JSON.
+[[nodiscard]] nlohmann::json last_line_json(const std::string& out);
 
 }  // namespace dbmig::test
