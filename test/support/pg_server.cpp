@@ -114,8 +114,17 @@ PgServer::PgServer(PgServerOptions options)
   data_dir_ = root_ / "data";
   try {
     init_cluster();
-    port_ = pick_free_port();
-    start();
+    // Another process (a parallel test shard) may take the picked port
+    // before the server binds it: pick again a few times.
+    for (int attempt = 1;; ++attempt) {
+      port_ = pick_free_port();
+      try {
+        start();
+        break;
+      } catch (const std::exception&) {
+        if (attempt == 3) throw;
+      }
+    }
   } catch (...) {
     std::error_code ignored;
     std::filesystem::remove_all(root_, ignored);
@@ -169,7 +178,7 @@ void PgServer::init_cluster() {
 
 void PgServer::start() {
   std::string settings = "-h 127.0.0.1 -p " + std::to_string(port_) + " -k " + root_.string() +
-                         " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+                         " -c fsync=off -c full_page_writes=off"
                          " -c max_connections=200";
   for (const auto& setting : options_.settings) settings += " -c " + setting;
   run_tool({(bin_dir_ / "pg_ctl").string(), "-D", data_dir_.string(), "-l",
