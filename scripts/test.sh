@@ -19,13 +19,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 jobs="${DBMIG_JOBS:-2}"
-# Test executables run one at a time by default: the database tests time
-# leases and polling, and two cores shared with a build are easily starved.
-ctest_jobs="${DBMIG_CTEST_JOBS:-1}"
+# Tests run after their build, never beside it (the database tests time
+# leases and polling, and two cores shared with a build are easily starved),
+# three at a time: engine_tests is three shards that mostly wait.
+ctest_jobs="${DBMIG_CTEST_JOBS:-3}"
 skip_sanitize="${DBMIG_SKIP_SANITIZE:-0}"
 pg_versions="${DBMIG_PG_VERSIONS-13 18}"
 # The executables whose tests start a PostgreSQL server through the harness.
-database_tests='^(db|engine|sql)_tests$'
+database_tests='^(db|engine|sql)_tests'
 in_ci=false
 if [[ "${CI:-}" == "true" ]]; then
   in_ci=true
