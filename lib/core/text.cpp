@@ -2,8 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
-#include <fstream>
+#include <cerrno>
 #include <memory>
 
 namespace dbmig {
@@ -70,19 +74,34 @@ std::string ascii_lower(std::string_view text) {
 // Reserves the file's size first, so that a large step costs one buffer of
 // its size (growing by doubling cost up to twice that, BENCHMARKS.md), and
 // reads in blocks; a file that grows meanwhile is still read to its end.
+// POSIX calls rather than std::ifstream: open, fstat, read until EOF and
+// close are the only system calls (ifstream adds two lseeks and a larger
+// buffer per file), and a validation of 1000 steps reads ~1350 files.
 std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return std::nullopt;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
   std::string content;
-  if (const std::streamoff size = in.tellg(); size > 0) {
-    content.reserve(static_cast<std::size_t>(size));
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && info.st_size > 0) {
+    // One byte more than the size, so that the read that sees EOF needs no growth.
+    content.resize(static_cast<std::size_t>(info.st_size) + 1);
+  } else {
+    content.resize(65536);
   }
-  in.seekg(0);
-  std::array<char, 65536> block{};
-  while (in.read(block.data(), block.size()) || in.gcount() > 0) {
-    content.append(block.data(), static_cast<std::size_t>(in.gcount()));
+  std::size_t used = 0;
+  for (;;) {
+    if (used == content.size()) content.resize(content.size() * 2);
+    const ssize_t got = ::read(fd, content.data() + used, content.size() - used);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (got == 0) break;
+    used += static_cast<std::size_t>(got);
   }
-  if (in.bad()) return std::nullopt;
+  ::close(fd);
+  content.resize(used);
   return content;
 }
 

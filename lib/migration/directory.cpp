@@ -21,10 +21,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/parallel.h"
 #include "core/text.h"
 
 namespace dbmig::migration {
@@ -573,8 +575,17 @@ std::expected<MigrationDir, std::vector<Diagnostic>> load_directory(const fs::pa
   dir.versions = dir.settings.versions.empty()
                      ? numbered_versions(root, dirs, problems)
                      : listed_versions(root, dirs, dir.settings.versions, settings, problems);
-  for (Version& version : dir.versions) {
-    VersionReader(version, dir.orphan_verify_files, problems).read();
+  // Version directories are independent: read them side by side, then take
+  // their orphans and problems in version order (as one thread would).
+  std::vector<std::vector<fs::path>> orphans(dir.versions.size());
+  std::vector<Diagnostics> version_problems(dir.versions.size());
+  parallel_for(dir.versions.size(), [&](std::size_t i) {
+    VersionReader(dir.versions[i], orphans[i], version_problems[i]).read();
+  });
+  for (std::size_t i = 0; i < dir.versions.size(); ++i) {
+    std::move(orphans[i].begin(), orphans[i].end(), std::back_inserter(dir.orphan_verify_files));
+    std::move(version_problems[i].begin(), version_problems[i].end(),
+              std::back_inserter(problems));
   }
   mark_multi_ddl(dir, settings, problems);
   if (!problems.empty()) return std::unexpected(std::move(problems));

@@ -4,7 +4,9 @@
 #include "migration/plan.h"
 
 #include <charconv>
+#include <iterator>
 
+#include "core/parallel.h"
 #include "core/text.h"
 #include "migration/verify_file.h"
 
@@ -141,9 +143,16 @@ std::expected<Plan, std::vector<Diagnostic>> build_plan(const fs::path& root,
   Plan plan;
   plan.root = root;
   plan.dialect = options.dialect.value_or(dir->settings.dialect.value_or(sql::Dialect::postgres));
+  // Versions are planned side by side (reading, hashing and lexing are most
+  // of a validation's time); diagnostics are merged in version order.
+  plan.versions.resize(dir->versions.size());
+  std::vector<Diagnostics> version_diagnostics(dir->versions.size());
+  parallel_for(dir->versions.size(), [&](std::size_t i) {
+    plan.versions[i] = plan_version(dir->versions[i], plan.dialect, version_diagnostics[i]);
+  });
   Diagnostics diagnostics;
-  for (const Version& version : dir->versions) {
-    plan.versions.push_back(plan_version(version, plan.dialect, diagnostics));
+  for (Diagnostics& found : version_diagnostics) {
+    std::move(found.begin(), found.end(), std::back_inserter(diagnostics));
   }
   sort_orphans(*dir, plan, diagnostics);
   if (has_errors(diagnostics)) return std::unexpected(std::move(diagnostics));

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "support/file_tree.h"
+
 namespace dbmig {
 namespace {
 
@@ -31,6 +36,30 @@ TEST(FirstInvalidUtf8, AcceptsValidAndPointsAtFirstBadByte) {
 
 TEST(AsciiLower, FoldsOnlyAscii) {
   EXPECT_EQ(ascii_lower("AbC_\xc3\x89"), "abc_\xc3\x89");
+}
+
+TEST(ReadFile, ReadsExactBytesOfEmptySmallAndLargeFiles) {
+  std::string large(200'000, 'x');
+  for (std::size_t i = 0; i < large.size(); i += 997) large[i] = static_cast<char>('a' + i % 26);
+  const test::TempTree tree({{"empty.sql", ""},
+                             {"small.sql", std::string("a\0b\n", 4)},
+                             {"large.sql", large}});
+  EXPECT_EQ(read_file((tree.root() / "empty.sql").string()), std::string());
+  EXPECT_EQ(read_file((tree.root() / "small.sql").string()), std::string("a\0b\n", 4));
+  EXPECT_EQ(read_file((tree.root() / "large.sql").string()), large);
+}
+
+TEST(ReadFile, FailsOnMissingFilesAndDirectories) {
+  const test::TempTree tree(std::vector<test::FileRow>{{"dir/up.sql", "SELECT 1;\n"}});
+  EXPECT_EQ(read_file((tree.root() / "missing.sql").string()), std::nullopt);
+  EXPECT_EQ(read_file((tree.root() / "dir").string()), std::nullopt);
+}
+
+TEST(ReadFile, ReadsFilesWhoseSizeIsNotKnownUpFront) {
+  // /proc files report size 0 but have content: read until EOF, not st_size.
+  const auto text = read_file("/proc/self/status");
+  ASSERT_TRUE(text.has_value());
+  EXPECT_NE(text->find("Name:"), std::string::npos);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/text.h"
 #include "migration/verify_file.h"
 #include "support/file_tree.h"
@@ -100,6 +102,42 @@ TEST(BuildPlan, ReportsErrorsOfEveryVersionAndKeepsWarnings) {
   const Diagnostic* warning = find_diagnostic(all, in("2-b/up.sql"), "");
   ASSERT_NE(warning, nullptr) << "warnings are reported with the errors\n" << format_all(all);
   EXPECT_EQ(warning->severity, Severity::warning);
+}
+
+// Versions are planned on several threads: the diagnostics must still come
+// in version order, the same on every run, lexer and parser errors included.
+TEST(BuildPlan, ManyVersionsWithErrorsGiveTheSameOrderedDiagnosticsEveryRun) {
+  std::vector<FileRow> rows;
+  std::vector<std::string> expected_files;  // of the diagnostics, in order
+  for (int i = 1; i <= 300; ++i) {
+    const std::string name = std::to_string(i) + "-v/up.sql";
+    std::string content = "CREATE TABLE t" + std::to_string(i) + " (x INT);\n";
+    if (i % 7 == 3) {
+      content += "SELECT 'unterminated;\n";  // lexer error
+    } else if (i % 11 == 5) {
+      content = "SELECT 1 +;\n";  // grammar error (a warning)
+    } else if (i % 13 == 0) {
+      content = "CREATE INDEX ON t (x);\n";  // warning: unnamed index
+    } else {
+      rows.push_back({name, content});
+      continue;
+    }
+    rows.push_back({name, content});
+    expected_files.push_back(name);
+  }
+  const TempTree tree(rows);
+  std::string first;
+  for (int run = 0; run < 3; ++run) {
+    const auto plan = build_plan(tree.root(), {});
+    ASSERT_FALSE(plan.has_value());
+    std::vector<std::string> files;
+    for (const Diagnostic& d : plan.error()) {
+      files.push_back(std::filesystem::relative(d.file, tree.root()).string());
+    }
+    EXPECT_EQ(files, expected_files) << format_all(plan.error());
+    if (run == 0) first = format_all(plan.error());
+    EXPECT_EQ(format_all(plan.error()), first) << "run " << run;
+  }
 }
 
 TEST(BuildPlan, KeepsWarningsOfAValidPlan) {
