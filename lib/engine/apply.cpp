@@ -156,9 +156,10 @@ class ApplyRun {
   bool runs_in_one_transaction(const PlannedStep& step) const;
   void run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last);
   struct TransactionScript {
-    std::string head;     // before the step's file: BEGIN, lock_timeout
-    std::string tail;     // after it: proofs, RESET ALL, records (no fence, no COMMIT)
-    std::size_t own = 0;  // results of dbmig's statements after the step's own, fence included
+    std::string head;       // before the step's file: BEGIN, lock_timeout
+    std::string tail;       // after it: proofs, RESET ALL, records (no fence, no COMMIT)
+    std::size_t own = 0;    // results of dbmig's statements after the step's own, fence included
+    std::string fence_set;  // PostgreSQL: the version advance, assigned by the fence's UPDATE
   };
   TransactionScript transaction_script(const PlannedVersion& version, const PlannedStep& step,
                                        bool last) const;
@@ -168,8 +169,7 @@ class ApplyRun {
   bool try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
                        steady_clock::time_point start);
   bool commit_in_one_message(const PlannedVersion& version, const PlannedStep& step,
-                             const std::string& head, std::string tail,
-                             steady_clock::time_point start);
+                             const TransactionScript& script, steady_clock::time_point start);
   void send_in_pieces(const PlannedStep& step, std::string message);
   std::string failure_marker(std::string_view what) const;
   std::string raising_proof(const sql::Change& change, std::size_t index) const;
@@ -467,8 +467,10 @@ void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedSte
 // The parts of a transactional step's message around the file verbatim:
 // BEGIN and lock_timeout before it; its proofs, RESET ALL, the 'verified'
 // record and the version advance on the version's last step after it. The
-// fence (and, on PostgreSQL, COMMIT) is added by the caller. `own` counts
-// the results of what follows the file, fence included.
+// fence (and, on PostgreSQL, COMMIT) is added by the caller; on PostgreSQL
+// the fence's UPDATE of the state row also advances the version (one UPDATE
+// of the singleton per step, not two). `own` counts the results of what
+// follows the file, fence included.
 ApplyRun::TransactionScript ApplyRun::transaction_script(const PlannedVersion& version,
                                                          const PlannedStep& step, bool last) const {
   const bool postgres = plan_.dialect == sql::Dialect::postgres;
@@ -477,15 +479,19 @@ ApplyRun::TransactionScript ApplyRun::transaction_script(const PlannedVersion& v
   std::string tail;  // what follows the step's statements
   for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
     const sql::Change& change = step.analysis.changes[i];
-    tail += (postgres ? raising_proof(change, i) : sql::verify_query(change, plan_.dialect)) + ";\n";
+    tail +=
+        (postgres ? raising_proof(change, i) : sql::verify_query(change, plan_.dialect)) + ";\n";
   }
   if (postgres) tail += "RESET ALL;\n";
   StepWrite write = step_write(version, step, StepState::verified);
   write.duration_since_transaction_start = true;
   tail += tables_.write_step_sql(write) + ";\n";
-  if (last) tail += tables_.advance_version_sql(version.name) + ";\n";
-  const std::size_t own = step.analysis.changes.size() + (postgres ? 1 : 0) + (last ? 1 : 0) + 2;
-  return {head, std::move(tail), own};
+  std::string fence_set;
+  if (last && postgres) fence_set = StateTables::advance_version_assignment(version.name);
+  if (last && !postgres) tail += tables_.advance_version_sql(version.name) + ";\n";
+  const std::size_t own =
+      step.analysis.changes.size() + (postgres ? 1 : 0) + (last && !postgres ? 1 : 0) + 2;
+  return {head, std::move(tail), own, std::move(fence_set)};
 }
 
 // exec_script on the step connection, marked as "in a transaction" so that a
@@ -517,12 +523,12 @@ void ApplyRun::check_proofs(const PlannedVersion& version, const PlannedStep& st
 // committed; throws on a false proof or a lost lease (after ROLLBACK).
 bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep& step, bool last,
                                steady_clock::time_point start) {
-  TransactionScript script = transaction_script(version, step, last);
+  const TransactionScript script = transaction_script(version, step, last);
   if (plan_.dialect == sql::Dialect::postgres) {
-    return commit_in_one_message(version, step, script.head, std::move(script.tail), start);
+    return commit_in_one_message(version, step, script, start);
   }
-  const std::vector<db::Result> results = run_in_transaction(
-      script.head + step.text + "\n;\n" + script.tail + lease_->fence_sql());
+  const std::vector<db::Result> results =
+      run_in_transaction(script.head + step.text + "\n;\n" + script.tail + lease_->fence_sql());
   if (results.size() < script.own) {
     rollback_quietly(*step_);
     throw Failure(ExitCode::runtime_failure,
@@ -559,9 +565,12 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
 // an error of the step itself. A step larger than kMessageBytes goes in
 // several messages (send_in_pieces) within the same transaction.
 bool ApplyRun::commit_in_one_message(const PlannedVersion& version, const PlannedStep& step,
-                                     const std::string& head, std::string tail,
+                                     const TransactionScript& transaction,
                                      steady_clock::time_point start) {
-  tail += "WITH fence AS (" + lease_->fence_sql() + ") SELECT (CASE WHEN count(*) = 1 THEN 'true' ELSE " +
+  const std::string& head = transaction.head;
+  std::string tail = transaction.tail;
+  tail += "WITH fence AS (" + lease_->fence_sql(transaction.fence_set) +
+          ") SELECT (CASE WHEN count(*) = 1 THEN 'true' ELSE " +
           sql::quote_literal(failure_marker("fence")) + " END)::boolean FROM fence;\nCOMMIT";
   in_transaction_.store(true);
   try {

@@ -108,9 +108,11 @@ Lease::Lease(db::Connection& connection, const StateTables& tables, LeaseSetting
 
 Lease::~Lease() { stop_heartbeat(); }
 
-std::string Lease::fence_sql() const {
-  return "UPDATE " + tables_.state_table() +
-         " SET updated_at = now() WHERE id = 1 AND lease_token = " + std::to_string(token_) +
+std::string Lease::fence_sql(std::string_view also_set) const {
+  std::string set = "updated_at = now()";
+  if (!also_set.empty()) set.append(", ").append(also_set);
+  return "UPDATE " + tables_.state_table() + " SET " + set +
+         " WHERE id = 1 AND lease_token = " + std::to_string(token_) +
          " AND lease_owner = " + sql::quote_literal(settings_.owner) + " RETURNING lease_token";
 }
 

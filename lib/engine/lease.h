@@ -58,7 +58,9 @@ class Lease {
   // The fence: an UPDATE of the state row conditioned on this lease's owner
   // and token, RETURNING one row while the lease is ours, none once lost. It
   // must be the last statement before COMMIT of every state write.
-  [[nodiscard]] std::string fence_sql() const;
+  // `also_set` ("version = '...'") is assigned by the same UPDATE, so that a
+  // write of the state row that must be fenced anyway costs no second UPDATE.
+  [[nodiscard]] std::string fence_sql(std::string_view also_set = {}) const;
 
   // Starts renewing the lease every ttl/3 on a connection of its own (opened
   // with `options`). When a renewal finds the lease gone (or renewals fail

@@ -204,8 +204,12 @@ std::string StateTables::write_step_sql(const StepWrite& write) const {
 }
 
 std::string StateTables::advance_version_sql(std::string_view version) const {
-  return "UPDATE " + state_table() + " SET version = " + quote_literal(version) +
+  return "UPDATE " + state_table() + " SET " + advance_version_assignment(version) +
          ", updated_at = now() WHERE id = 1";
+}
+
+std::string StateTables::advance_version_assignment(std::string_view version) {
+  return "version = " + quote_literal(version);
 }
 
 }  // namespace dbmig::engine

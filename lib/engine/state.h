@@ -107,6 +107,8 @@ class StateTables {
   [[nodiscard]] std::string write_step_sql(const StepWrite& write) const;
   // SQL (no trailing ';') recording `version` as the last verified version.
   [[nodiscard]] std::string advance_version_sql(std::string_view version) const;
+  // The same as an assignment for Lease::fence_sql: "version = '...'".
+  [[nodiscard]] static std::string advance_version_assignment(std::string_view version);
 
  private:
   std::string schema_;
