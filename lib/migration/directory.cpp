@@ -20,6 +20,7 @@
 #include "migration/directory.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <iterator>
 #include <map>
@@ -77,8 +78,16 @@ class SettingsReader {
   Settings read(Diagnostics& out) {
     Settings settings;
     nlohmann::json json;
+    std::vector<std::string> keys;  // the top-level object's keys, as written
+    const auto note_key = [&keys](int depth, nlohmann::json::parse_event_t event,
+                                  nlohmann::json& parsed) {
+      if (depth == 1 && event == nlohmann::json::parse_event_t::key) {
+        keys.push_back(parsed.get<std::string>());
+      }
+      return true;
+    };
     try {
-      json = nlohmann::json::parse(text_);
+      json = nlohmann::json::parse(text_, note_key);
     } catch (const nlohmann::json::parse_error& e) {
       const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
       out.push_back(at_offset(offset, "dbmig.json is not valid JSON: " + short_reason(e.what()),
@@ -95,6 +104,17 @@ class SettingsReader {
       out.push_back(at_offset(0, "dbmig.json must hold a JSON object",
                               R"(write e.g. {"dialect": "postgres"})"));
       return settings;
+    }
+    // nlohmann keeps the last of two equal keys; other JSON readers keep the
+    // first or fail. The ambiguity is an error (the rest is still read, so
+    // that one run reports every problem).
+    std::map<std::string, int> seen;
+    for (const std::string& key : keys) {
+      const int occurrence = ++seen[key];
+      if (occurrence == 1) continue;
+      out.push_back(at_offset(nth_key_offset(key, occurrence),
+                              "duplicate key \"" + key + "\" in dbmig.json",
+                              "keep one of them: JSON readers disagree on which one counts"));
     }
     for (const auto& [key, value] : json.items()) read_key(key, value, settings, out);
     return settings;
@@ -170,6 +190,22 @@ class SettingsReader {
       }
       settings.versions.push_back(std::move(name));
     }
+  }
+
+  // Offset of the n-th (1-based) `"key"` written as a key (followed by `:`);
+  // the first occurrence when the text spells it differently (escapes).
+  std::size_t nth_key_offset(std::string_view key, int n) const {
+    const std::string needle = nlohmann::json(std::string(key)).dump();
+    int found = 0;
+    for (std::size_t at = text_.find(needle); at != std::string::npos;
+         at = text_.find(needle, at + 1)) {
+      std::size_t after = at + needle.size();
+      while (after < text_.size() && std::isspace(static_cast<unsigned char>(text_[after]))) {
+        ++after;
+      }
+      if (after < text_.size() && text_[after] == ':' && ++found == n) return at;
+    }
+    return key_offset(key);
   }
 
   std::size_t key_offset(std::string_view key) const {

@@ -190,6 +190,10 @@ TEST(LoadDirectory, RejectsInvalidTrees) {
        "must hold a JSON object", 1, 1},
       {"unknown key", {{"dbmig.json", "{\"dialect\": \"postgres\",\n \"dialekt\": 1}"}, {"1-a/up.sql", "x"}},
        "dbmig.json", "unknown key \"dialekt\"", 2, 2},
+      {"duplicate key",
+       {{"dbmig.json", "{\"versions\": [\"dialect\"],\n \"dialect\": \"postgres\",\n  \"dialect\" : \"cockroach\"}"},
+        {"dialect/up.sql", "x"}},
+       "dbmig.json", "duplicate key \"dialect\" in dbmig.json", 3, 3},
       {"bad dialect", {{"dbmig.json", "{ \"dialect\": \"mysql\" }"}, {"1-a/up.sql", "x"}},
        "dbmig.json", "\"dialect\" must be", 1, 3},
       {"versions wrong type", {{"dbmig.json", "{\"versions\": [1]}"}, {"1-a/up.sql", "x"}},
@@ -216,6 +220,22 @@ TEST(LoadDirectory, RejectsInvalidTrees) {
     EXPECT_EQ(match->column, row.column) << row.label << "\n" << match->format();
     EXPECT_EQ(problems.size(), 1U) << row.label << "\n" << format_all(problems);
   }
+}
+
+TEST(LoadDirectory, EveryRepeatOfAKeyIsReportedAtItsOwnPosition) {
+  const TempTree tree({{"dbmig.json",
+                        "{\"dialect\": \"postgres\", \"dialect\": \"postgres\",\n"
+                        "\"dialect\"\n  : \"postgres\"}"},
+                       {"1-a/up.sql", "x"}});
+  const auto dir = load_directory(tree.root());
+  ASSERT_FALSE(dir.has_value());
+  std::vector<std::string> found;
+  for (const Diagnostic& d : dir.error()) found.push_back(d.format());
+  const std::string file = (tree.root() / "dbmig.json").string();
+  const std::string hint = "\n  hint: keep one of them: JSON readers disagree on which one counts";
+  EXPECT_EQ(found, (std::vector<std::string>{
+                       file + ":1:25: error: duplicate key \"dialect\" in dbmig.json" + hint,
+                       file + ":2:1: error: duplicate key \"dialect\" in dbmig.json" + hint}));
 }
 
 TEST(LoadDirectory, ReportsEveryProblemAtOnce) {
