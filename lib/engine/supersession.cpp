@@ -1,5 +1,6 @@
 #include "engine/supersession.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "core/text.h"
@@ -75,6 +76,19 @@ class Cursor {
     if (parts.size() >= 2) name.schema = parts[parts.size() - 2];
     if (parts.size() == 3) name.database = parts[0];
     return name;
+  }
+
+  // Steps over one token.
+  void skip() {
+    if (!done()) ++position_;
+  }
+
+  // True when the next token is the punctuation `c` (not consumed).
+  [[nodiscard]] bool at(char c) const { return !done() && tokens_[position_].is(c); }
+
+  // True when the next token is the word `word` (lower case; not consumed).
+  [[nodiscard]] bool at_word(std::string_view word) const {
+    return !done() && sql::is_word(tokens_[position_], source_, word);
   }
 
   // Skips to just after the next top-level comma; false at the end.
@@ -160,6 +174,13 @@ std::vector<Removal> alter_table(Cursor& cursor) {
              .name = QualifiedName{.database = {}, .schema = {}, .name = *constraint},
              .table = *table});
       }
+    } else if (cursor.accept({"drop", "column"}) || cursor.accept({"drop"})) {
+      cursor.accept({"if", "exists"});
+      if (auto column = cursor.name_part()) {
+        removals.push_back({.kind = Removal::Kind::column,
+                            .name = QualifiedName{.database = {}, .schema = {}, .name = *column},
+                            .table = *table});
+      }
     }
   } while (cursor.skip_past_comma());
   return removals;
@@ -209,8 +230,64 @@ bool supersedes(const Removal& removal, const sql::Change& change) {
       return !change.table.name.empty() && same_name(removal.name, change.table);
     case Removal::Kind::index:
     case Removal::Kind::constraint: return removes_object(removal, change);
+    case Removal::Kind::column: return false;
   }
   return false;
+}
+
+std::vector<std::string> definition_words(const sql::Change& change,
+                                          const std::vector<sql::Statement>& statements,
+                                          std::string_view source) {
+  const sql::Statement* statement = nullptr;
+  for (const sql::Statement& candidate : statements) {
+    if (candidate.begin <= change.offset && change.offset < candidate.end) statement = &candidate;
+  }
+  if (statement == nullptr) return {};
+  Cursor cursor(*statement, source);
+  std::vector<std::string> words;
+  switch (change.kind) {
+    case sql::ChangeKind::create_index:
+    case sql::ChangeKind::create_index_on_only:
+      while (!cursor.done() && !cursor.accept('(')) cursor.skip();
+      while (!cursor.done()) {
+        if (auto word = cursor.name_part()) {
+          words.push_back(std::move(*word));
+        } else {
+          cursor.skip();
+        }
+      }
+      break;
+    case sql::ChangeKind::add_constraint:
+      // The action that names the constraint, to its top-level comma.
+      while (!cursor.done()) {
+        if (cursor.accept({"constraint"})) {
+          if (auto name = cursor.name_part(); name && *name == change.object.name) break;
+        } else {
+          cursor.skip();
+        }
+      }
+      for (int depth = 0; !cursor.done();) {
+        if (depth == 0 && (cursor.at(',') || cursor.at_word("references"))) break;
+        if (cursor.at('(')) ++depth;
+        if (cursor.at(')')) --depth;
+        if (auto word = cursor.name_part()) {
+          words.push_back(std::move(*word));
+        } else {
+          cursor.skip();
+        }
+      }
+      break;
+    case sql::ChangeKind::reindex_concurrently:
+    case sql::ChangeKind::validate_constraint: break;
+  }
+  return words;
+}
+
+bool drops_column_of(const Removal& removal, const sql::Change& change,
+                     const std::vector<std::string>& words) {
+  if (removal.kind != Removal::Kind::column || change.table.name.empty()) return false;
+  if (!same_name(removal.table, change.table)) return false;
+  return std::find(words.begin(), words.end(), removal.name.name) != words.end();
 }
 
 }  // namespace dbmig::engine

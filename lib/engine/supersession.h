@@ -4,12 +4,15 @@
 // applied step drops or renames that object -- DROP INDEX, DROP TABLE,
 // DROP SCHEMA, ALTER TABLE/INDEX ... RENAME TO / SET SCHEMA, ALTER TABLE ...
 // DROP CONSTRAINT / RENAME CONSTRAINT -- the proof is expected to be false
-// and `verify` reports it as superseded instead of failed. This file reads
+// and `verify` reports it as superseded instead of failed. A later ALTER
+// TABLE ... DROP [COLUMN] of a column the index or constraint uses removes it
+// too; that one is only used to explain a proof that failed. This file reads
 // those statements from their tokens; it recognises names the way the server
 // folds them (unquoted lower-cased, quoted kept) and CockroachDB's
 // `table@index`. An unqualified name matches an object in any schema.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,10 +23,10 @@ namespace dbmig::engine {
 
 // An object that a statement drops or renames away.
 struct Removal {
-  enum class Kind { index, table, constraint, schema };
+  enum class Kind { index, table, constraint, schema, column };
   Kind kind = Kind::index;
-  sql::QualifiedName name;   // the index, table, constraint (name only) or schema (in name)
-  sql::QualifiedName table;  // for a constraint: its table; for `t@i` index: t
+  sql::QualifiedName name;   // the index, table, constraint or column (name only) or schema
+  sql::QualifiedName table;  // for a constraint or column: its table; for `t@i` index: t
   friend bool operator==(const Removal&, const Removal&) = default;
 };
 
@@ -37,6 +40,26 @@ struct Removal {
 // index or constraint (by name, on the same table when both are known), its
 // table, or its schema is gone or renamed. An index and a constraint of the
 // same name count as one object (unique constraints are indexes).
+// A column removal (ALTER TABLE t DROP [COLUMN] c) never supersedes here.
 [[nodiscard]] bool supersedes(const Removal& removal, const sql::Change& change);
+
+// The words (identifiers and keywords, folded as the server folds names)
+// of `change`'s definition in its step `source` (whose statements are
+// `statements`): after the first `(` of a CREATE INDEX; from CONSTRAINT
+// <name> to the end of that action, stopping at REFERENCES, for ADD
+// CONSTRAINT. A superset of the columns the index or constraint uses (it
+// also holds function names and keywords). Empty for other changes.
+[[nodiscard]] std::vector<std::string> definition_words(
+    const sql::Change& change, const std::vector<sql::Statement>& statements,
+    std::string_view source);
+
+// True when `removal` drops a column of `change`'s table that the change's
+// definition names (`words`, from definition_words). PostgreSQL and
+// CockroachDB drop the indexes and constraints that use a dropped column,
+// so this explains a proof that no longer holds. It is a superset test
+// (a column named like a function in the definition also matches): verify
+// consults it only after the proof failed, never to skip a proof.
+[[nodiscard]] bool drops_column_of(const Removal& removal, const sql::Change& change,
+                                   const std::vector<std::string>& words);
 
 }  // namespace dbmig::engine

@@ -1,7 +1,9 @@
 // dbmig verify (SPEC section 7): re-runs the proof of every change of every
 // step the database records as applied or verified, each as one short
 // autocommit query. A proof whose object a later applied step drops or
-// renames (supersession.h) is reported as superseded and not run. Exit code:
+// renames (supersession.h) is reported as superseded and not run; a proof
+// that fails after a later applied step dropped a column its definition uses
+// is reported as superseded by that step. Exit code:
 // 1 when a proof query failed (the check is incomplete), else 3 when a proof
 // is false, else 0. The JSON document is described in docs/json.md.
 #include <sstream>
@@ -98,6 +100,27 @@ void run_proof(db::Connection& connection, const sql::Change& change, sql::Diale
   }
 }
 
+// The first applied step after `index` that drops a column `change`'s
+// definition uses (the server dropped the index or constraint with it).
+std::optional<std::string> column_dropping_step(const std::vector<AppliedStep>& steps,
+                                                std::size_t index, const sql::Change& change) {
+  const migration::PlannedStep& own = *steps[index].step;
+  const std::vector<std::string> words =
+      definition_words(change, own.analysis.statements, own.text);
+  if (words.empty()) return std::nullopt;
+  for (std::size_t later = index + 1; later < steps.size(); ++later) {
+    const migration::PlannedStep& step = *steps[later].step;
+    for (const sql::Statement& statement : step.analysis.statements) {
+      for (const Removal& removal : removals_of(statement, step.text)) {
+        if (drops_column_of(removal, change, words)) {
+          return step_label(steps[later].version->name, step.file.file_name);
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& state,
                               db::Connection& connection) {
   const std::vector<AppliedStep> steps = applied_steps(plan, state);
@@ -114,6 +137,13 @@ std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& 
         proof.superseded_by = *by;
       } else {
         run_proof(connection, change, plan.dialect, proof);
+        // A failed proof is explained (never skipped) by a later column drop.
+        if (proof.outcome == Outcome::incomplete) {
+          if (auto dropper = column_dropping_step(steps, index, change)) {
+            proof.outcome = Outcome::superseded;
+            proof.superseded_by = *dropper;
+          }
+        }
       }
       proofs.push_back(std::move(proof));
     }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sql/scanner.h"
+#include "sql/step_lint.h"
 
 namespace dbmig::engine {
 namespace {
@@ -76,6 +77,7 @@ TEST(Supersession, LaterStatementsThatDropOrRenameTheProvedObject) {
       {"ALTER TABLE u DROP CONSTRAINT c", kConstraintC, false},
       {"ALTER TABLE t ADD COLUMN x int DEFAULT f(1, 2), DROP CONSTRAINT c", kConstraintC, true},
       {"ALTER TABLE t DROP COLUMN c", kConstraintC, false},
+      {"ALTER TABLE t DROP COLUMN x", kIndexOnT, false},  // only explains a failed proof
       {"ALTER TABLE t RENAME CONSTRAINT c TO d", kConstraintC, true},
       {"ALTER TABLE t ADD CONSTRAINT c CHECK (x > 0)", kConstraintC, false},
       {"ALTER TABLE t DROP CONSTRAINT idx", kIndexOnT, true},
@@ -121,6 +123,11 @@ TEST(Supersession, ReadsEveryRemovedNameOfAStatement) {
         {Kind::constraint, name("", "b"), name("", "t")}}},
       {"ALTER TABLE t RENAME TO u",
        {{Kind::table, name("", "t"), {}}, {Kind::index, name("", "t"), {}}}},
+      {"ALTER TABLE t DROP COLUMN IF EXISTS a CASCADE, DROP b, DROP CONSTRAINT c",
+       {{Kind::column, name("", "a"), name("", "t")},
+        {Kind::column, name("", "b"), name("", "t")},
+        {Kind::constraint, name("", "c"), name("", "t")}}},
+      {"ALTER TABLE s.t DROP \"Col\"", {{Kind::column, name("", "Col"), name("s", "t")}}},
       {"CREATE TABLE t (x int)", {}},
       {"DROP VIEW v", {}},
       {"DROP INDEX", {}},
@@ -128,6 +135,57 @@ TEST(Supersession, ReadsEveryRemovedNameOfAStatement) {
   for (const RemovalRow& row : rows) {
     EXPECT_EQ(removals_of(statement_of(row.statement), row.statement), row.expected)
         << "statement: " << row.statement;
+  }
+}
+
+struct ColumnRow {
+  std::string step;          // the step that makes the change (its first statement's change)
+  std::string later;         // a later statement
+  bool drops_a_used_column;  // drops_column_of for some removal of `later`
+  std::vector<std::string> words;
+};
+
+TEST(Supersession, ColumnDropsThatRemoveAnIndexOrConstraint) {
+  const std::vector<ColumnRow> rows = {
+      {"CREATE INDEX CONCURRENTLY i ON t USING btree (a, lower(b)) INCLUDE (c) WHERE d > 0",
+       "ALTER TABLE t DROP COLUMN d",
+       true,
+       {"a", "lower", "b", "include", "c", "where", "d"}},
+      {"CREATE INDEX i ON t (a)", "ALTER TABLE t DROP COLUMN b", false, {"a"}},
+      {"CREATE INDEX i ON t (a)", "ALTER TABLE u DROP COLUMN a", false, {"a"}},
+      {"CREATE INDEX i ON public.t (\"A\")", "ALTER TABLE t DROP \"A\" CASCADE", true, {"A"}},
+      {"CREATE INDEX i ON t (\"A\")", "ALTER TABLE t DROP COLUMN a", false, {"A"}},
+      {"ALTER TABLE t ADD CONSTRAINT other CHECK (z > 0), ADD CONSTRAINT c CHECK (x > 0),"
+       " ADD COLUMN y int",
+       "ALTER TABLE t DROP COLUMN x",
+       true,
+       {"check", "x"}},
+      {"ALTER TABLE t ADD CONSTRAINT other CHECK (z > 0), ADD CONSTRAINT c CHECK (x > 0)",
+       "ALTER TABLE t DROP COLUMN z",
+       false,
+       {"check", "x"}},
+      {"ALTER TABLE t ADD CONSTRAINT c FOREIGN KEY (a) REFERENCES u (id)",
+       "ALTER TABLE t DROP COLUMN id",
+       false,
+       {"foreign", "key", "a"}},
+      {"ALTER TABLE t ADD CONSTRAINT c UNIQUE (a, b)",
+       "ALTER TABLE t DROP COLUMN b",
+       true,
+       {"unique", "a", "b"}},
+      {"ALTER TABLE t VALIDATE CONSTRAINT c", "ALTER TABLE t DROP COLUMN x", false, {}},
+  };
+  for (const ColumnRow& row : rows) {
+    auto analysis = sql::analyze_step(row.step, sql::StepRules{});
+    ASSERT_TRUE(analysis.has_value()) << row.step;
+    ASSERT_FALSE(analysis->changes.empty()) << row.step;
+    const sql::Change& change = analysis->changes.back();
+    const std::vector<std::string> words = definition_words(change, analysis->statements, row.step);
+    EXPECT_EQ(words, row.words) << row.step;
+    bool drops = false;
+    for (const Removal& removal : removals_of(statement_of(row.later), row.later)) {
+      drops = drops || drops_column_of(removal, change, words);
+    }
+    EXPECT_EQ(drops, row.drops_a_used_column) << row.step << "\nlater: " << row.later;
   }
 }
 

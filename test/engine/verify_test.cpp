@@ -123,6 +123,40 @@ TEST_F(VerifyTest, AProofOfAnObjectALaterVersionDropsIsSuperseded) {
   EXPECT_EQ(run.document.at("proofs").at(1).at("superseded_by"), "0005-drop-check/up.sql");
 }
 
+TEST_F(VerifyTest, AProofThatFailsAfterALaterColumnDropIsSupersededByIt) {
+  MigrationTree tree({{"0001-t/up.sql",
+                       "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, x INT, y INT, z INT);\n"},
+                      {"0002-index/up.sql", kIndex},
+                      {"0003-check/up.sql", kConstraint},
+                      {"0004-y-index/up.sql", "CREATE INDEX IF NOT EXISTS t_y_idx ON t (y);\n"},
+                      {"0005-drop-x/up.sql", "ALTER TABLE t DROP COLUMN x;\n"},
+                      {"0006-drop-z/up.sql", "ALTER TABLE t DROP COLUMN IF EXISTS z;\n"}});
+  ASSERT_NO_FATAL_FAILURE(apply(tree));
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::ok) << run.document.dump(2);
+  // The index and the check on x went with the column; the index on y is
+  // still proved (a later drop of another column does not touch it).
+  EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0002-index/up.sql: superseded",
+                                                              "0003-check/up.sql: superseded",
+                                                              "0004-y-index/up.sql: proved"}));
+  EXPECT_EQ(run.document.at("proofs").at(0).at("superseded_by"), "0005-drop-x/up.sql");
+  EXPECT_EQ(run.document.at("proofs").at(1).at("superseded_by"), "0005-drop-x/up.sql");
+}
+
+TEST_F(VerifyTest, ALaterColumnDropNeverHidesAnIndexThatIsStillMissing) {
+  // The index on y is dropped by hand (not by a step); the later step drops
+  // x, which the index does not use: the proof fails and verify says so.
+  MigrationTree tree(
+      {{"0001-t/up.sql", "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, x INT, y INT);\n"},
+       {"0002-y-index/up.sql", "CREATE INDEX IF NOT EXISTS t_y_idx ON t (y);\n"},
+       {"0003-drop-x/up.sql", "ALTER TABLE t DROP COLUMN x;\n"}});
+  ASSERT_NO_FATAL_FAILURE(apply(tree));
+  exec("DROP INDEX t_y_idx");
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::check_failed) << run.document.dump(2);
+  EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0002-y-index/up.sql: incomplete"}));
+}
+
 TEST_F(VerifyTest, ADropNotYetAppliedSupersedesNothing) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable},
                       {"0002-index/up.sql", kIndex},
