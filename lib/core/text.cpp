@@ -71,12 +71,12 @@ std::string ascii_lower(std::string_view text) {
   return out;
 }
 
-// Reserves the file's size first, so that a large step costs one buffer of
-// its size (growing by doubling cost up to twice that, BENCHMARKS.md), and
-// reads in blocks; a file that grows meanwhile is still read to its end.
-// POSIX calls rather than std::ifstream: open, fstat, read until EOF and
-// close are the only system calls (ifstream adds two lseeks and a larger
-// buffer per file), and a validation of 1000 steps reads ~1350 files.
+// Sizes the buffer from fstat first, so that a large step costs one buffer
+// of its size (growing by doubling cost up to twice that, BENCHMARKS.md), then
+// reads until EOF: a file that grows meanwhile, or one whose size fstat does
+// not know (/proc), is still read to its end. POSIX calls rather than
+// std::ifstream: open, fstat, read and close only (ifstream added two lseeks
+// per file, and a validation of 1000 steps reads ~1350 files).
 std::optional<std::string> read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
