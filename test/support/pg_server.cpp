@@ -176,6 +176,10 @@ void PgServer::init_cluster() {
   run_tool(argv);
 }
 
+// fsync=off and full_page_writes=off are safe for tests that kill the server
+// (the OS cache outlives it); synchronous_commit=off is not: an immediate
+// shutdown then loses commits already acknowledged, which made the crash
+// tests fail on PostgreSQL 18.
 void PgServer::start() {
   std::string settings = "-h 127.0.0.1 -p " + std::to_string(port_) + " -k " + root_.string() +
                          " -c fsync=off -c full_page_writes=off"
