@@ -91,6 +91,23 @@ class Cursor {
     return !done() && sql::is_word(tokens_[position_], source_, word);
   }
 
+  // The words (name_part) of the tokens up to the end, or up to the first
+  // token where stop(*this, parenthesis depth so far) holds.
+  template <typename Stop>
+  std::vector<std::string> words_until(Stop stop) {
+    std::vector<std::string> words;
+    for (int depth = 0; !done() && !stop(*this, depth);) {
+      if (at('(')) ++depth;
+      if (at(')')) --depth;
+      if (auto word = name_part()) {
+        words.push_back(std::move(*word));
+      } else {
+        skip();
+      }
+    }
+    return words;
+  }
+
   // Skips to just after the next top-level comma; false at the end.
   bool skip_past_comma() {
     int depth = 0;
@@ -244,19 +261,11 @@ std::vector<std::string> definition_words(const sql::Change& change,
   }
   if (statement == nullptr) return {};
   Cursor cursor(*statement, source);
-  std::vector<std::string> words;
   switch (change.kind) {
     case sql::ChangeKind::create_index:
     case sql::ChangeKind::create_index_on_only:
       while (!cursor.done() && !cursor.accept('(')) cursor.skip();
-      while (!cursor.done()) {
-        if (auto word = cursor.name_part()) {
-          words.push_back(std::move(*word));
-        } else {
-          cursor.skip();
-        }
-      }
-      break;
+      return cursor.words_until([](const Cursor&, int) { return false; });
     case sql::ChangeKind::add_constraint:
       // The action that names the constraint, to its top-level comma.
       while (!cursor.done()) {
@@ -266,21 +275,13 @@ std::vector<std::string> definition_words(const sql::Change& change,
           cursor.skip();
         }
       }
-      for (int depth = 0; !cursor.done();) {
-        if (depth == 0 && (cursor.at(',') || cursor.at_word("references"))) break;
-        if (cursor.at('(')) ++depth;
-        if (cursor.at(')')) --depth;
-        if (auto word = cursor.name_part()) {
-          words.push_back(std::move(*word));
-        } else {
-          cursor.skip();
-        }
-      }
-      break;
+      return cursor.words_until([](const Cursor& at, int depth) {
+        return depth == 0 && (at.at(',') || at.at_word("references"));
+      });
     case sql::ChangeKind::reindex_concurrently:
     case sql::ChangeKind::validate_constraint: break;
   }
-  return words;
+  return {};
 }
 
 bool drops_column_of(const Removal& removal, const sql::Change& change,

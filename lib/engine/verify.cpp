@@ -6,6 +6,7 @@
 // is reported as superseded by that step. Exit code:
 // 1 when a proof query failed (the check is incomplete), else 3 when a proof
 // is false, else 0. The JSON document is described in docs/json.md.
+#include <functional>
 #include <sstream>
 
 #include "engine/commands.h"
@@ -62,20 +63,40 @@ std::vector<AppliedStep> applied_steps(const migration::Plan& plan, const Databa
   return steps;
 }
 
-// The first applied step after `index` that drops or renames `change`'s object.
-std::optional<std::string> superseding_step(const std::vector<AppliedStep>& steps,
-                                            std::size_t index, const sql::Change& change) {
+// The label of the first applied step after `index` with a removal for
+// which `matches` holds.
+std::optional<std::string> first_later_step_removing(
+    const std::vector<AppliedStep>& steps, std::size_t index,
+    const std::function<bool(const Removal&)>& matches) {
   for (std::size_t later = index + 1; later < steps.size(); ++later) {
     const migration::PlannedStep& step = *steps[later].step;
     for (const sql::Statement& statement : step.analysis.statements) {
       for (const Removal& removal : removals_of(statement, step.text)) {
-        if (supersedes(removal, change)) {
-          return step_label(steps[later].version->name, step.file.file_name);
-        }
+        if (matches(removal)) return step_label(steps[later].version->name, step.file.file_name);
       }
     }
   }
   return std::nullopt;
+}
+
+// The first applied step after `index` that drops or renames `change`'s object.
+std::optional<std::string> superseding_step(const std::vector<AppliedStep>& steps,
+                                            std::size_t index, const sql::Change& change) {
+  return first_later_step_removing(
+      steps, index, [&change](const Removal& removal) { return supersedes(removal, change); });
+}
+
+// The first applied step after `index` that drops a column `change`'s
+// definition uses (the server dropped the index or constraint with it).
+std::optional<std::string> column_dropping_step(const std::vector<AppliedStep>& steps,
+                                                std::size_t index, const sql::Change& change) {
+  const migration::PlannedStep& own = *steps[index].step;
+  const std::vector<std::string> words =
+      definition_words(change, own.analysis.statements, own.text);
+  if (words.empty()) return std::nullopt;
+  return first_later_step_removing(steps, index, [&](const Removal& removal) {
+    return drops_column_of(removal, change, words);
+  });
 }
 
 bool is_true(std::string_view text) { return text == "t" || text == "true"; }
@@ -98,27 +119,6 @@ void run_proof(db::Connection& connection, const sql::Change& change, sql::Diale
     proof.sqlstate = error.sqlstate();
     proof.error = error.fields().message;
   }
-}
-
-// The first applied step after `index` that drops a column `change`'s
-// definition uses (the server dropped the index or constraint with it).
-std::optional<std::string> column_dropping_step(const std::vector<AppliedStep>& steps,
-                                                std::size_t index, const sql::Change& change) {
-  const migration::PlannedStep& own = *steps[index].step;
-  const std::vector<std::string> words =
-      definition_words(change, own.analysis.statements, own.text);
-  if (words.empty()) return std::nullopt;
-  for (std::size_t later = index + 1; later < steps.size(); ++later) {
-    const migration::PlannedStep& step = *steps[later].step;
-    for (const sql::Statement& statement : step.analysis.statements) {
-      for (const Removal& removal : removals_of(statement, step.text)) {
-        if (drops_column_of(removal, change, words)) {
-          return step_label(steps[later].version->name, step.file.file_name);
-        }
-      }
-    }
-  }
-  return std::nullopt;
 }
 
 std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& state,
