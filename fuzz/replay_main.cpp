@@ -10,11 +10,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 #include <vector>
+
+#include "core/text.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
@@ -36,11 +36,6 @@ std::vector<fs::path> inputs_of(const fs::path& path) {
   return files;
 }
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,8 +52,12 @@ int main(int argc, char** argv) {
     }
     for (const fs::path& file : files) {
       std::cerr << "replay " << file.string() << "\n";
-      const std::string bytes = read_bytes(file);
-      LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+      const auto bytes = dbmig::read_file(file.string());
+      if (!bytes) {
+        std::cerr << argv[0] << ": cannot read " << file.string() << "\n";
+        return 1;
+      }
+      LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size());
       ++replayed;
     }
   }

@@ -38,12 +38,14 @@ dictionary=()
 if [[ -f "fuzz/$target.dict" ]]; then
   dictionary=("-dict=$PWD/fuzz/$target.dict")
 fi
-# Read-only seeds: the committed corpus and, for the SQL target, the real
-# CockroachDB migrations of the shared corpus when it is present.
+# Read-only seeds: the committed corpus and, for the SQL target, the
+# project's own examples (schema/) and the real CockroachDB migrations of the
+# shared corpus when it is present.
 seeds=("$PWD/fuzz/corpus/$target")
 shared_sql="$PWD/../shared/corpora/omicron-crdb"
-if [[ "$target" == fuzz_split_classify && -d "$shared_sql" ]]; then
-  seeds+=("$shared_sql")
+if [[ "$target" == fuzz_split_classify ]]; then
+  seeds+=("$PWD/schema")
+  [[ ! -d "$shared_sql" ]] || seeds+=("$shared_sql")
 fi
 
 export ASAN_SYMBOLIZER_PATH="${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)}"
