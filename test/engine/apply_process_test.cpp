@@ -102,8 +102,7 @@ TEST_F(ApplyProcessTest, KilledDuringAVerificationWaitTheNextApplyWaitsForTheSam
   ASSERT_EQ(first.exit_code, 0) << first.describe();
   observer_->exec("INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
   auto holder = test::connect_to(conninfo());
-  holder->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  holder->exec("SELECT 1");
+  test::hold_snapshot(*holder);
 
   Process victim = Process::spawn(apply_options());
   ASSERT_TRUE(

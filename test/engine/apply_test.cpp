@@ -63,8 +63,7 @@ class HeldBackIndexBuild {
  public:
   HeldBackIndexBuild(const std::string& conninfo, const std::string& statement)
       : holder_(test::connect_to(conninfo)), builder_(test::connect_to(conninfo)) {
-    holder_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-    holder_->exec("SELECT 1");
+    test::hold_snapshot(*holder_);
     pid_ = builder_->backend_pid();
     result_ = std::async(std::launch::async, [this, statement]() -> std::string {
       try {
@@ -329,8 +328,7 @@ TEST_F(ApplyTest, ReportsProgressWhileItsOwnConcurrentBuildRuns) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-i/up.sql", kConcurrentIndex}});
   ASSERT_EQ(apply_to(tree, "0001-t").code, ExitCode::ok);
   auto holder = test::connect_to(conninfo());
-  holder->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  holder->exec("SELECT 1");
+  test::hold_snapshot(*holder);
   auto releaser = std::async(std::launch::async, [&holder] {
     std::this_thread::sleep_for(2500ms);
     holder->exec("ROLLBACK");

@@ -170,8 +170,7 @@ TEST_F(FaultInjectionTest, ServerCrashDuringAVerificationWaitLeavesNothingRecord
   ASSERT_EQ(first.exit_code, 0) << first.describe();
   auto holder = test::connect_to(conninfo_);
   holder->exec("INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
-  holder->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  holder->exec("SELECT 1");
+  test::hold_snapshot(*holder);
 
   Process victim = Process::spawn(apply());
   ASSERT_TRUE(build_waits_for_old_snapshot()) << victim.wait(1s).describe();
@@ -268,8 +267,7 @@ TEST_F(FaultInjectionTest, RoleStatementTimeoutCancellingAConcurrentBuildIsDetec
   holder->exec("INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
   holder->exec("ALTER ROLE " + role + " IN DATABASE " + database_.name() +
                " SET statement_timeout = '1s'");
-  holder->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  holder->exec("SELECT 1");
+  test::hold_snapshot(*holder);
 
   const ProcessResult cancelled = test::run_process(apply({}, role_conninfo), kRunBound);
   holder->exec("ROLLBACK");
@@ -314,8 +312,7 @@ TEST_F(FaultInjectionTest, StepTableDroppedDuringAVerificationWaitIsAClearFailur
   ASSERT_EQ(first.exit_code, 0) << first.describe();
   auto holder = test::connect_to(conninfo_);
   holder->exec("INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
-  holder->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  holder->exec("SELECT 1");
+  test::hold_snapshot(*holder);
   const std::string token_before = value("SELECT lease_token FROM dbmig.state");
 
   Process killed = Process::spawn(apply());

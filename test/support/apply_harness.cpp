@@ -82,6 +82,11 @@ std::unique_ptr<db::Connection> connect_to(const std::string& conninfo) {
   return std::unique_ptr<db::Connection>(new db::Connection(db::Connection::open(options)));
 }
 
+void hold_snapshot(db::Connection& connection) {
+  connection.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  connection.exec("SELECT 1");
+}
+
 ProcessOptions dbmig_command(const std::filesystem::path& dir, std::vector<std::string> arguments) {
   ProcessOptions process;
   process.argv = {DBMIG_EXECUTABLE};

@@ -67,6 +67,11 @@ struct ApplyOutcome {
 // Opens a connection to `conninfo` on the heap.
 [[nodiscard]] std::unique_ptr<db::Connection> connect_to(const std::string& conninfo);
 
+// Opens a REPEATABLE READ transaction on `connection` and takes its snapshot,
+// so that a CREATE INDEX CONCURRENTLY started afterwards stays in "waiting for
+// old snapshots" until the transaction ends.
+void hold_snapshot(db::Connection& connection);
+
 // `dbmig ARGUMENTS... --dir DIR` as a child process (DBMIG_EXECUTABLE), with
 // the environment variables that could point it at another directory or
 // server unset.
