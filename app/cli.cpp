@@ -8,6 +8,7 @@
 #include "context.h"
 #include "db/connection.h"
 #include "db/error.h"
+#include "db/redact.h"
 #include "engine/report.h"
 #include "output.h"
 
@@ -16,12 +17,9 @@ namespace {
 
 constexpr std::string_view kVersionText = "dbmig 0.1.0";
 
-// `text` without trailing blanks, its continuation lines indented by two
-// spaces (libpq ends messages with "\n" and indents with "\t").
-std::string trimmed(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
+// `text` with its continuation lines indented by two spaces (libpq ends
+// lines with "\n" and indents with "\t").
+std::string indented(std::string_view text) {
   std::string result;
   for (std::size_t i = 0; i < text.size(); ++i) {
     result += text[i];
@@ -32,32 +30,37 @@ std::string trimmed(std::string_view text) {
   return result;
 }
 
-int report_failure(CommandOutput& output, const Failure& failure) {
-  std::string text = "dbmig: error: " + std::string(failure.what()) + '\n';
-  if (!failure.hint().empty()) text += "  hint: " + failure.hint() + '\n';
-  return output.fail(failure.code(), {{"message", failure.what()}, {"hint", failure.hint()}}, text);
+// `text` without any secret of the connection string dbmig was given.
+std::string without_secrets(const CommonOptions& common, std::string_view text) {
+  return db::hide_secrets(text, db::conninfo_secrets(database_conninfo(common)));
 }
 
-int report_db_error(CommandOutput& output, const CommonOptions& common, const db::DbError& error) {
-  const db::DbError::Fields& fields = error.fields();
-  const std::string message = trimmed(fields.message);
+int report_failure(CommandOutput& output, const CommonOptions& common, const Failure& failure) {
+  const std::string message = without_secrets(common, failure.what());
+  const std::string hint = without_secrets(common, failure.hint());
   std::string text = "dbmig: error: " + message + '\n';
-  if (!fields.sqlstate.empty()) text += "  sqlstate: " + fields.sqlstate + '\n';
-  if (!fields.detail.empty()) text += "  detail: " + trimmed(fields.detail) + '\n';
-  if (!fields.hint.empty()) text += "  hint: " + trimmed(fields.hint) + '\n';
+  if (!hint.empty()) text += "  hint: " + hint + '\n';
+  return output.fail(failure.code(), {{"message", message}, {"hint", hint}}, text);
+}
+
+// Text and JSON from the one description of the error (db::describe).
+int report_db_error(CommandOutput& output, const CommonOptions& common, const db::DbError& error) {
+  const db::ErrorDescription error_text = db::describe(error, database_conninfo(common));
+  const std::string message = indented(error_text.message);
+  std::string text = "dbmig: error: " + message + '\n';
+  if (!error_text.sqlstate.empty()) text += "  sqlstate: " + error_text.sqlstate + '\n';
+  if (!error_text.detail.empty()) text += "  detail: " + indented(error_text.detail) + '\n';
+  if (!error_text.hint.empty()) text += "  hint: " + indented(error_text.hint) + '\n';
   nlohmann::json details = {{"message", message},
-                            {"sqlstate", fields.sqlstate},
-                            {"detail", fields.detail},
-                            {"hint", fields.hint}};
-  if (fields.connection_lost) {
-    const std::string conninfo = database_conninfo(common);
-    const std::string target =
-        conninfo.empty() ? "libpq defaults (PGHOST, PGPORT, ...)" : db::redact_password(conninfo);
-    text += "  database: " + target + '\n';
-    details["database"] = target;
+                            {"sqlstate", error_text.sqlstate},
+                            {"detail", error_text.detail},
+                            {"hint", error_text.hint}};
+  if (!error_text.database.empty()) {
+    text += "  database: " + error_text.database + '\n';
+    details["database"] = error_text.database;
   }
-  if (common.verbose && !fields.statement.empty()) {
-    text += "  statement: " + trimmed(fields.statement) + '\n';
+  if (common.verbose && !error_text.statement.empty()) {
+    text += "  statement: " + indented(error_text.statement) + '\n';
   }
   return output.fail(ExitCode::runtime_failure, details, text);
 }
@@ -130,16 +133,18 @@ int run(int argc, char** argv) {
   if (command == commands.end()) return static_cast<int>(ExitCode::usage_error);
   CommandOutput output(common, chosen.get_name(), command->single_document);
   try {
+    warn_if_password_on_command_line(common, output.reporter());
     const ExitCode code = command->run(output.reporter());
     output.finish();
     return static_cast<int>(code);
   } catch (const Failure& failure) {
-    return report_failure(output, failure);
+    return report_failure(output, common, failure);
   } catch (const db::DbError& error) {
     return report_db_error(output, common, error);
   } catch (const std::exception& error) {
-    return output.fail(ExitCode::runtime_failure, {{"message", error.what()}},
-                       "dbmig: error: " + std::string(error.what()) + '\n');
+    const std::string message = without_secrets(common, error.what());
+    return output.fail(ExitCode::runtime_failure, {{"message", message}},
+                       "dbmig: error: " + message + '\n');
   }
 }
 

@@ -1,66 +1,169 @@
-// redact_password (declared in connection.h). Two syntaxes, as libpq reads
-// them: a URL (postgres:// or postgresql://) whose password is the part of
-// the userinfo after the first ':' or a `password` query parameter; and a
-// key=value string whose `password` value is a bare word or a single-quoted
-// string with backslash escapes. Where the input is ambiguous it errs toward
-// hiding more: the userinfo ends at the LAST '@' before the query.
+// Secrets out of every text (redact.h), and redact_password (connection.h).
+//
+// Conninfo syntaxes, as libpq reads them: a URL (postgres:// or
+// postgresql://) whose password is the part of the userinfo after the first
+// ':' or a `password` query parameter; and a key=value string whose values
+// are bare words or single-quoted strings with backslash escapes. The parsers
+// here never fail: libpq's PQconninfoParse rejects exactly the malformed
+// strings whose error messages quote them, so these read what libpq would
+// not, and where the input is ambiguous they err toward hiding more.
+#include "db/redact.h"
+
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "db/connection.h"
 
 namespace dbmig::db {
 namespace {
 
-constexpr std::string_view kMask = "********";
-
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
-std::string redact_query(std::string_view query) {
+bool is_word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '$';
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A key that holds a secret, or may have been meant to (a typo, a stray
+// quote): anything with "pass" in it except passfile (a path).
+bool is_secret_key(std::string_view key) {
+  const std::string name = lower(key);
+  return name.find("pass") != std::string::npos && name != "passfile";
+}
+
+// libpq keywords whose values are not secret, shown as written.
+bool is_public_key(std::string_view key) {
+  static constexpr std::string_view kKeys[] = {"host",
+                                               "hostaddr",
+                                               "port",
+                                               "dbname",
+                                               "user",
+                                               "options",
+                                               "application_name",
+                                               "fallback_application_name",
+                                               "connect_timeout",
+                                               "client_encoding",
+                                               "keepalives",
+                                               "keepalives_idle",
+                                               "keepalives_interval",
+                                               "keepalives_count",
+                                               "tcp_user_timeout",
+                                               "replication",
+                                               "gssencmode",
+                                               "sslmode",
+                                               "requiressl",
+                                               "sslcompression",
+                                               "sslcert",
+                                               "sslkey",
+                                               "sslrootcert",
+                                               "sslcrl",
+                                               "sslcrldir",
+                                               "sslsni",
+                                               "requirepeer",
+                                               "ssl_min_protocol_version",
+                                               "ssl_max_protocol_version",
+                                               "krbsrvname",
+                                               "gsslib",
+                                               "gssdelegation",
+                                               "service",
+                                               "target_session_attrs",
+                                               "load_balance_hosts",
+                                               "passfile",
+                                               "channel_binding",
+                                               "require_auth",
+                                               "sslcertmode",
+                                               "sslnegotiation",
+                                               "sslkeylogfile",
+                                               "min_protocol_version",
+                                               "max_protocol_version"};
+  return std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys);
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX decoded where XX is hex; anything else kept as written.
+std::string percent_decoded(std::string_view text) {
   std::string out;
-  std::size_t begin = 0;
-  while (begin <= query.size()) {
-    std::size_t end = query.find('&', begin);
-    if (end == std::string_view::npos) end = query.size();
-    const std::string_view pair = query.substr(begin, end - begin);
-    if (pair.starts_with("password=")) {
-      out += "password=";
-      out += kMask;
-    } else {
-      out += pair;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      const int high = hex_value(text[i + 1]);
+      const int low = hex_value(text[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+        continue;
+      }
     }
-    if (end == query.size()) break;
-    out += '&';
-    begin = end + 1;
+    out += text[i];
   }
   return out;
 }
 
-std::string redact_url(std::string_view url, std::size_t after_scheme) {
-  const std::size_t query_start = std::min(url.find('?', after_scheme), url.size());
-  std::string_view head = url.substr(0, query_start);
+std::string without_backslashes(std::string_view text) {
   std::string out;
-  const std::size_t at = head.rfind('@');
-  const std::size_t colon = head.find(':', after_scheme);
-  if (at != std::string_view::npos && at >= after_scheme && colon != std::string_view::npos &&
-      colon < at) {
-    out += head.substr(0, colon + 1);
-    out += kMask;
-    out += head.substr(at);
-  } else {
-    out += head;
-  }
-  if (query_start < url.size()) {
-    out += '?';
-    out += redact_query(url.substr(query_start + 1));
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) ++i;
+    out += text[i];
   }
   return out;
 }
+
+std::string replaced_all(std::string text, std::string_view from, std::string_view to) {
+  if (from.empty()) return text;
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// Every form in which `secret` may appear in a message or statement.
+void add_forms(std::vector<std::string>& secrets, std::string_view secret) {
+  std::string trimmed(secret);
+  while (!trimmed.empty() && (trimmed.front() == '\'' || trimmed.front() == '"')) {
+    trimmed.erase(0, 1);
+  }
+  while (!trimmed.empty() && (trimmed.back() == '\'' || trimmed.back() == '"')) trimmed.pop_back();
+  for (const std::string& form :
+       {std::string(secret), trimmed, without_backslashes(trimmed), percent_decoded(trimmed),
+        replaced_all(std::string(secret), "'", "''"), replaced_all(trimmed, "'", "''"),
+        replaced_all(trimmed, "\\", "\\\\")}) {
+    if (!form.empty() && std::find(secrets.begin(), secrets.end(), form) == secrets.end()) {
+      secrets.push_back(form);
+    }
+  }
+}
+
+// --- key=value ---------------------------------------------------------
+
+struct Token {
+  std::size_t begin = 0;        // the key (or the malformed word)
+  std::size_t value_begin = 0;  // == value_end when there is no '='
+  std::size_t value_end = 0;
+  bool has_equals = false;
+};
 
 // Length of the value starting at `text[begin]`: a quoted string (with
-// backslash escapes) or a bare word up to whitespace.
+// backslash escapes, to its end when unterminated) or a bare word up to
+// whitespace.
 std::size_t value_length(std::string_view text, std::size_t begin) {
   std::size_t i = begin;
   if (i < text.size() && text[i] == '\'') {
@@ -72,45 +175,465 @@ std::size_t value_length(std::string_view text, std::size_t begin) {
   return std::min(i, text.size()) - begin;
 }
 
-std::string redact_key_value(std::string_view text) {
-  std::string out;
+std::vector<Token> key_value_tokens(std::string_view text) {
+  std::vector<Token> tokens;
   std::size_t i = 0;
   while (i < text.size()) {
     if (is_space(text[i])) {
-      out += text[i++];
+      ++i;
       continue;
     }
+    Token token;
+    token.begin = i;
     std::size_t key_end = i;
     while (key_end < text.size() && text[key_end] != '=' && !is_space(text[key_end])) ++key_end;
-    const std::string_view key = text.substr(i, key_end - i);
     std::size_t equals = key_end;
     while (equals < text.size() && is_space(text[equals])) ++equals;
-    if (equals >= text.size() || text[equals] != '=') {  // malformed: keep as is
-      out += text.substr(i, equals - i);
-      i = equals;
+    if (equals >= text.size() || text[equals] != '=') {  // a word without '='
+      token.value_begin = token.value_end = key_end;
+      tokens.push_back(token);
+      i = key_end;
       continue;
     }
+    token.has_equals = true;
     std::size_t value = equals + 1;
     while (value < text.size() && is_space(text[value])) ++value;
-    const std::size_t length = value_length(text, value);
-    out += text.substr(i, value - i);
-    if (key == "password") {
-      out += kMask;
-    } else {
-      out += text.substr(value, length);
+    token.value_begin = value;
+    token.value_end = value + value_length(text, value);
+    tokens.push_back(token);
+    i = token.value_end;
+  }
+  return tokens;
+}
+
+std::string_view key_of(std::string_view text, const Token& token) {
+  std::size_t end = token.begin;
+  while (end < text.size() && text[end] != '=' && !is_space(text[end])) ++end;
+  return text.substr(token.begin, end - token.begin);
+}
+
+std::string_view value_of(std::string_view text, const Token& token) {
+  return text.substr(token.value_begin, token.value_end - token.value_begin);
+}
+
+void key_value_secrets(std::string_view text, std::vector<std::string>& secrets);
+void url_secrets(std::string_view url, std::size_t after_scheme, std::vector<std::string>& secrets);
+
+std::size_t scheme_length(std::string_view text) {
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (text.starts_with(scheme)) return scheme.size();
+  }
+  return 0;
+}
+
+void key_value_secrets(std::string_view text, std::vector<std::string>& secrets) {
+  bool after_secret_key = false;  // the words that follow may be the rest of a password
+  for (const Token& token : key_value_tokens(text)) {
+    const std::string_view key = key_of(text, token);
+    const std::string_view value = value_of(text, token);
+    if (!token.has_equals) {
+      if (after_secret_key) add_forms(secrets, key);
+      after_secret_key = after_secret_key || is_secret_key(key);
+      continue;
     }
-    i = value + length;
+    after_secret_key = is_secret_key(key);
+    if (after_secret_key) {
+      add_forms(secrets, value);
+    } else if (lower(key) == "dbname" && scheme_length(value) > 0) {
+      url_secrets(value, scheme_length(value), secrets);
+    }
+  }
+}
+
+// --- URL ---------------------------------------------------------------
+
+void query_secrets(std::string_view query, std::vector<std::string>& secrets) {
+  std::size_t begin = 0;
+  while (begin <= query.size()) {
+    std::size_t end = std::min(query.find('&', begin), query.size());
+    const std::string_view pair = query.substr(begin, end - begin);
+    const std::size_t equals = pair.find('=');
+    const std::string_view key = pair.substr(0, std::min(equals, pair.size()));
+    if (equals != std::string_view::npos && is_secret_key(percent_decoded(key))) {
+      add_forms(secrets, pair.substr(equals + 1));
+    }
+    if (end == query.size()) break;
+    begin = end + 1;
+  }
+}
+
+void url_secrets(std::string_view url, std::size_t after_scheme,
+                 std::vector<std::string>& secrets) {
+  const std::string_view rest = url.substr(after_scheme);
+  const std::size_t colon = rest.find(':');
+  const std::size_t first_at = rest.find('@');
+  const std::size_t last_at = rest.rfind('@');
+  if (colon != std::string_view::npos && first_at != std::string_view::npos && colon < first_at) {
+    add_forms(secrets, rest.substr(colon + 1, first_at - colon - 1));
+    const std::string_view longest = rest.substr(colon + 1, last_at - colon - 1);
+    add_forms(secrets, longest);
+    std::size_t piece = 0;
+    while (piece <= longest.size()) {  // a password with a raw '@' in it
+      const std::size_t end = std::min(longest.find('@', piece), longest.size());
+      add_forms(secrets, longest.substr(piece, end - piece));
+      piece = end + 1;
+    }
+  }
+  const std::size_t question = rest.find('?');
+  if (question != std::string_view::npos) query_secrets(rest.substr(question + 1), secrets);
+}
+
+// --- display (redact_password) ------------------------------------------
+
+std::string redact_query(std::string_view query) {
+  std::string out;
+  std::size_t begin = 0;
+  while (begin <= query.size()) {
+    std::size_t end = std::min(query.find('&', begin), query.size());
+    const std::string_view pair = query.substr(begin, end - begin);
+    const std::size_t equals = pair.find('=');
+    const std::string key = percent_decoded(pair.substr(0, std::min(equals, pair.size())));
+    if (equals != std::string_view::npos && !is_public_key(key)) {
+      out += pair.substr(0, equals + 1);
+      out += kSecretMask;
+    } else {
+      out += pair;
+    }
+    if (end == query.size()) break;
+    out += '&';
+    begin = end + 1;
   }
   return out;
 }
 
+std::string redact_url(std::string_view url, std::size_t after_scheme) {
+  // libpq: the userinfo is what precedes an '@' met before the first '/'.
+  const std::size_t slash = std::min(url.find('/', after_scheme), url.size());
+  const std::size_t at = url.substr(0, slash).rfind('@');
+  const std::size_t colon = url.find(':', after_scheme);
+  std::string out;
+  std::size_t host = after_scheme;
+  if (at != std::string_view::npos && at >= after_scheme && colon < at) {
+    out += url.substr(0, colon + 1);
+    out += kSecretMask;
+    host = at;
+  } else {
+    out += url.substr(0, after_scheme);
+  }
+  const std::size_t query = std::min(url.find('?', std::max(host, slash)), url.size());
+  out += url.substr(host, query - host);
+  if (query < url.size()) out += '?' + redact_query(url.substr(query + 1));
+  return out;
+}
+
+// Public keys as written; any other key's value, and any word that is not
+// key=value, masked.
+std::string redact_key_value(std::string_view text) {
+  std::string out;
+  std::size_t copied = 0;
+  for (const Token& token : key_value_tokens(text)) {
+    out += text.substr(copied, token.begin - copied);
+    const std::string_view key = key_of(text, token);
+    const std::string_view value = value_of(text, token);
+    if (!token.has_equals) {
+      out += kSecretMask;
+    } else if (is_public_key(key)) {
+      out += text.substr(token.begin, token.value_begin - token.begin);
+      out +=
+          scheme_length(value) > 0 ? redact_url(value, scheme_length(value)) : std::string(value);
+    } else {
+      out += text.substr(token.begin, token.value_begin - token.begin);
+      out += kSecretMask;
+    }
+    copied = token.value_end;
+  }
+  out += text.substr(std::min(copied, text.size()));
+  return out;
+}
+
+// --- patterns left in free text -------------------------------------------
+
+// Masks the value after every `password` + optional spaces + '=' (any case,
+// sslpassword included): a quoted value to its closing quote, else up to
+// whitespace or a delimiter.
+std::string mask_password_assignments(std::string text) {
+  const std::string folded = lower(text);
+  std::string out;
+  std::size_t copied = 0;
+  for (std::size_t at = folded.find("password"); at != std::string::npos;
+       at = folded.find("password", at + 1)) {
+    std::size_t i = at + 8;
+    while (i < text.size() && is_space(text[i])) ++i;
+    if (i >= text.size() || text[i] != '=' || i < copied) continue;
+    ++i;
+    while (i < text.size() && is_space(text[i])) ++i;
+    std::size_t end = i;
+    if (end < text.size() && (text[end] == '\'' || text[end] == '"')) {
+      const char quote = text[end];
+      while (end < text.size() && text[end] == quote) ++end;
+      while (end < text.size() && text[end] != quote) end += text[end] == '\\' ? 2 : 1;
+      while (end < text.size() && text[end] == quote) ++end;
+    } else {
+      while (end < text.size() && !is_space(text[end]) &&
+             std::string_view("'\"&;,)").find(text[end]) == std::string_view::npos) {
+        ++end;
+      }
+    }
+    end = std::min(end, text.size());
+    if (end == i) continue;
+    out += text.substr(copied, i - copied);
+    out += kSecretMask;
+    copied = end;
+  }
+  out += text.substr(std::min(copied, text.size()));
+  return out;
+}
+
+// Masks the password of every `://user:password@` (a URL quoted in a message).
+std::string mask_url_passwords(std::string text) {
+  std::size_t from = 0;
+  for (std::size_t at = text.find("://", from); at != std::string::npos;
+       at = text.find("://", from)) {
+    std::size_t end = at + 3;
+    while (end < text.size() && !is_space(text[end]) && text[end] != '"' && text[end] != '\'') {
+      ++end;
+    }
+    const std::size_t user_end = text.find(':', at + 3);
+    const std::size_t last_at = text.rfind('@', end == 0 ? 0 : end - 1);
+    if (user_end != std::string::npos && last_at != std::string::npos && last_at > user_end &&
+        last_at < end && text.substr(user_end + 1, last_at - user_end - 1) != kSecretMask) {
+      text.replace(user_end + 1, last_at - user_end - 1, kSecretMask);
+      end = user_end + 1 + kSecretMask.size();
+    }
+    from = end;
+  }
+  return text;
+}
+
+// --- SQL ----------------------------------------------------------------
+
+enum class SqlKind { word, literal, other };
+
+struct SqlToken {
+  SqlKind kind = SqlKind::other;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::string content;  // word: lower-cased; literal: decoded
+};
+
+std::size_t skip_comment(std::string_view sql, std::size_t i) {
+  if (sql.substr(i, 2) == "--") {
+    const std::size_t end = sql.find('\n', i);
+    return end == std::string_view::npos ? sql.size() : end + 1;
+  }
+  int depth = 0;
+  while (i < sql.size()) {
+    if (sql.substr(i, 2) == "/*") {
+      ++depth;
+      i += 2;
+    } else if (sql.substr(i, 2) == "*/") {
+      i += 2;
+      if (--depth == 0) return i;
+    } else {
+      ++i;
+    }
+  }
+  return sql.size();
+}
+
+// A quoted literal from the quote at `quote`: standard ('' doubles a
+// quote) or, with `escapes`, E'' (backslash escapes too). To the end when
+// unterminated.
+SqlToken quoted_literal(std::string_view sql, std::size_t begin, std::size_t quote, bool escapes) {
+  SqlToken token{SqlKind::literal, begin, sql.size(), {}};
+  std::size_t i = quote + 1;
+  while (i < sql.size()) {
+    if (escapes && sql[i] == '\\' && i + 1 < sql.size()) {
+      token.content += sql[i + 1];
+      i += 2;
+    } else if (sql[i] == '\'' && i + 1 < sql.size() && sql[i + 1] == '\'') {
+      token.content += '\'';
+      i += 2;
+    } else if (sql[i] == '\'') {
+      token.end = i + 1;
+      return token;
+    } else {
+      token.content += sql[i++];
+    }
+  }
+  return token;
+}
+
+// $tag$ ... $tag$ from `begin`, or nullopt when `begin` starts no tag.
+std::optional<SqlToken> dollar_literal(std::string_view sql, std::size_t begin) {
+  std::size_t i = begin + 1;
+  while (i < sql.size() && is_word_char(sql[i]) && sql[i] != '$') ++i;
+  if (i >= sql.size() || sql[i] != '$') return std::nullopt;
+  const std::string_view tag = sql.substr(begin, i + 1 - begin);
+  const std::size_t close = sql.find(tag, i + 1);
+  SqlToken token{SqlKind::literal, begin, sql.size(), {}};
+  const std::size_t content_end = close == std::string_view::npos ? sql.size() : close;
+  token.content = std::string(sql.substr(i + 1, content_end - i - 1));
+  if (close != std::string_view::npos) token.end = close + tag.size();
+  return token;
+}
+
+std::vector<SqlToken> sql_tokens(std::string_view sql) {
+  std::vector<SqlToken> tokens;
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (is_space(c)) {
+      ++i;
+    } else if (sql.substr(i, 2) == "--" || sql.substr(i, 2) == "/*") {
+      i = skip_comment(sql, i);
+    } else if (c == '\'') {
+      tokens.push_back(quoted_literal(sql, i, i, false));
+    } else if ((c == 'e' || c == 'E') && i + 1 < sql.size() && sql[i + 1] == '\'') {
+      tokens.push_back(quoted_literal(sql, i, i + 1, true));
+    } else if (c == '$' && dollar_literal(sql, i)) {
+      tokens.push_back(*dollar_literal(sql, i));
+    } else if (c == '"') {
+      const std::size_t close = sql.find('"', i + 1);
+      const std::size_t end = close == std::string_view::npos ? sql.size() : close + 1;
+      tokens.push_back({SqlKind::other, i, end, {}});
+    } else if (is_word_char(c)) {
+      std::size_t end = i;
+      while (end < sql.size() && is_word_char(sql[end])) ++end;
+      tokens.push_back({SqlKind::word, i, end, lower(sql.substr(i, end - i))});
+    } else {
+      tokens.push_back({SqlKind::other, i, i + 1, std::string(1, c)});
+    }
+    i = tokens.empty() || tokens.back().end <= i ? i : tokens.back().end;
+  }
+  return tokens;
+}
+
+// True when the statement around token `index` is about a role, so a bare
+// word after PASSWORD is meant as one.
+bool in_role_statement(const std::vector<SqlToken>& tokens, std::size_t index) {
+  for (std::size_t i = index; i-- > 0;) {
+    if (tokens[i].content == ";") return false;
+    const std::string& word = tokens[i].content;
+    if (word == "role" || word == "user" || word == "group") return true;
+  }
+  return false;
+}
+
+// The tokens after PASSWORD that hold a password.
+std::vector<std::size_t> password_tokens(const std::vector<SqlToken>& tokens) {
+  std::vector<std::size_t> found;
+  for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
+    if (tokens[i].kind != SqlKind::word || tokens[i].content != "password") continue;
+    const SqlToken& next = tokens[i + 1];
+    if (next.kind == SqlKind::literal ||
+        (next.kind == SqlKind::word && next.content != "null" && in_role_statement(tokens, i))) {
+      found.push_back(i + 1);
+    }
+  }
+  return found;
+}
+
+bool looks_like_connection_string(std::string_view text) {
+  const std::string folded = lower(text);
+  return folded.find("password") != std::string::npos || folded.find("://") != std::string::npos;
+}
+
 }  // namespace
 
-std::string redact_password(std::string_view conninfo) {
-  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
-    if (conninfo.starts_with(scheme)) return redact_url(conninfo, scheme.size());
+std::vector<std::string> conninfo_secrets(std::string_view conninfo) {
+  std::vector<std::string> secrets;
+  std::size_t begin = 0;
+  while (begin < conninfo.size() && is_space(conninfo[begin])) ++begin;
+  const std::string_view text = conninfo.substr(begin);
+  if (const std::size_t scheme = scheme_length(text); scheme > 0) {
+    url_secrets(text, scheme, secrets);
+  } else {
+    key_value_secrets(text, secrets);
   }
-  return redact_key_value(conninfo);
+  return secrets;
+}
+
+bool conninfo_has_password(std::string_view conninfo) {
+  return !conninfo_secrets(conninfo).empty();
+}
+
+std::vector<std::string> statement_secrets(std::string_view sql) {
+  std::vector<std::string> secrets;
+  const std::vector<SqlToken> tokens = sql_tokens(sql);
+  for (std::size_t index : password_tokens(tokens)) {
+    const SqlToken& token = tokens[index];
+    add_forms(secrets, token.kind == SqlKind::literal
+                           ? std::string_view(token.content)
+                           : sql.substr(token.begin, token.end - token.begin));
+    add_forms(secrets, sql.substr(token.begin, token.end - token.begin));
+  }
+  for (const SqlToken& token : tokens) {
+    if (token.kind != SqlKind::literal || !looks_like_connection_string(token.content)) continue;
+    for (const std::string& secret : conninfo_secrets(token.content)) add_forms(secrets, secret);
+    // A connection string anywhere inside a longer text.
+    const std::string folded = lower(token.content);
+    for (std::size_t at = folded.find("postgres"); at != std::string::npos;
+         at = folded.find("postgres", at + 1)) {
+      for (const std::string& secret : conninfo_secrets(token.content.substr(at))) {
+        add_forms(secrets, secret);
+      }
+    }
+  }
+  return secrets;
+}
+
+std::string redact_statement(std::string_view sql) {
+  const std::vector<SqlToken> tokens = sql_tokens(sql);
+  std::string out;
+  std::size_t copied = 0;
+  for (std::size_t index : password_tokens(tokens)) {
+    const SqlToken& token = tokens[index];
+    out += sql.substr(copied, token.begin - copied);
+    out += token.kind == SqlKind::literal ? "'" + std::string(kSecretMask) + "'"
+                                          : std::string(kSecretMask);
+    copied = token.end;
+  }
+  out += sql.substr(std::min(copied, sql.size()));
+  return hide_secrets(out, statement_secrets(sql));
+}
+
+std::string hide_secrets(std::string_view text, const std::vector<std::string>& secrets) {
+  std::vector<std::string> ordered = secrets;
+  std::sort(ordered.begin(), ordered.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::string out(text);
+  for (const std::string& secret : ordered) {
+    if (secret.empty() || secret == kSecretMask) continue;
+    out = replaced_all(std::move(out), secret, kSecretMask);
+  }
+  return mask_url_passwords(mask_password_assignments(std::move(out)));
+}
+
+DbError without_connection_secrets(const DbError& error, std::string_view conninfo,
+                                   const pg_conn* conn) {
+  std::vector<std::string> secrets = conninfo_secrets(conninfo);
+  if (const char* environment = std::getenv("PGPASSWORD")) add_forms(secrets, environment);
+  if (conn != nullptr) {
+    PGconn* connection = const_cast<PGconn*>(conn);
+    if (const char* used = PQpass(connection); used != nullptr) add_forms(secrets, used);
+    if (PQconninfoOption* options = PQconninfo(connection)) {
+      for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+        if (is_secret_key(option->keyword) && option->val != nullptr) {
+          add_forms(secrets, option->val);
+        }
+      }
+      PQconninfoFree(options);
+    }
+  }
+  return DbError(error.fields(), secrets);
+}
+
+std::string redact_password(std::string_view conninfo) {
+  if (const std::size_t scheme = scheme_length(conninfo); scheme > 0) {
+    return hide_secrets(redact_url(conninfo, scheme), conninfo_secrets(conninfo));
+  }
+  return hide_secrets(redact_key_value(conninfo), conninfo_secrets(conninfo));
 }
 
 }  // namespace dbmig::db
