@@ -71,10 +71,10 @@ std::string cause_hint(std::string_view sqlstate, std::string_view message) {
 DbError::DbError(Fields fields) : DbError(std::move(fields), {}) {}
 
 DbError::DbError(Fields fields, const std::vector<std::string>& secrets)
-    : DbError(Clean{without_secrets(std::move(fields), secrets)}) {}
+    : DbError(AlreadyClean{}, without_secrets(std::move(fields), secrets)) {}
 
-DbError::DbError(Clean clean)
-    : std::runtime_error(clean.fields.message), fields_(std::move(clean.fields)) {}
+DbError::DbError(AlreadyClean, Fields fields)
+    : std::runtime_error(fields.message), fields_(std::move(fields)) {}
 
 bool DbError::is_retryable() const noexcept {
   const std::string& code = fields_.sqlstate;

@@ -46,10 +46,8 @@ class DbError : public std::runtime_error {
   }
 
  private:
-  struct Clean {
-    Fields fields;  // secrets already removed
-  };
-  explicit DbError(Clean clean);
+  struct AlreadyClean {};  // the fields hold no secret any more
+  DbError(AlreadyClean, Fields fields);
   Fields fields_;
 };
 

@@ -37,13 +37,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// A key that holds a secret, or may have been meant to (a typo, a stray
-// quote): anything with "pass" in it except passfile (a path).
-bool is_secret_key(std::string_view key) {
-  const std::string name = lower(key);
-  return name.find("pass") != std::string::npos && name != "passfile";
-}
-
 // libpq keywords whose values are not secret, shown as written.
 bool is_public_key(std::string_view key) {
   static constexpr std::string_view kKeys[] = {"host",
@@ -92,6 +85,19 @@ bool is_public_key(std::string_view key) {
   return std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys);
 }
 
+// Which keys hold secrets. In a connection string dbmig was given, any key
+// libpq does not know may be a mistyped password (or a stray quote); in a
+// statement's literal, which may be any text, only the password keys.
+enum class SecretKeys { unknown_too, password_only };
+
+// A key whose value is, or may have been meant as, a secret: password and
+// sslpassword, and (`unknown_too`) any key libpq does not know.
+bool is_secret_key(std::string_view key, SecretKeys rule = SecretKeys::unknown_too) {
+  const std::string name = lower(key);
+  if (rule == SecretKeys::unknown_too && !is_public_key(name)) return true;
+  return name.find("pass") != std::string::npos && name != "passfile";
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -135,6 +141,30 @@ std::string replaced_all(std::string text, std::string_view from, std::string_vi
   return text;
 }
 
+// Secrets this short are masked only where they stand alone (not inside a
+// word): a one-letter password must not turn every "s" of a message into
+// the mask, which would hide nothing anyway.
+constexpr std::size_t kShortSecret = 4;
+
+bool stands_alone(std::string_view text, std::size_t at, std::size_t length) {
+  const bool alone_before = at == 0 || !is_word_char(text[at - 1]);
+  const bool alone_after = at + length >= text.size() || !is_word_char(text[at + length]);
+  return alone_before && alone_after;
+}
+
+std::string masked(std::string text, std::string_view secret) {
+  if (secret.size() >= kShortSecret) return replaced_all(std::move(text), secret, kSecretMask);
+  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+    if (stands_alone(text, at, secret.size())) {
+      text.replace(at, secret.size(), kSecretMask);
+      at += kSecretMask.size();
+    } else {
+      at += 1;
+    }
+  }
+  return text;
+}
+
 // Every form in which `secret` may appear in a message or statement.
 void add_forms(std::vector<std::string>& secrets, std::string_view secret) {
   std::string trimmed(secret);
@@ -149,6 +179,21 @@ void add_forms(std::vector<std::string>& secrets, std::string_view secret) {
     if (!form.empty() && std::find(secrets.begin(), secrets.end(), form) == secrets.end()) {
       secrets.push_back(form);
     }
+  }
+}
+
+// The pieces of a password written with raw URL delimiters in it, which
+// libpq cuts there and may quote one by one. Pieces shorter than
+// kShortestPiece are left: masking every "a" of a message hides nothing.
+constexpr std::size_t kShortestPiece = 3;
+
+void add_pieces(std::vector<std::string>& secrets, std::string_view password) {
+  constexpr std::string_view kDelimiters = "@/?#:,&=[] ";
+  std::size_t begin = 0;
+  while (begin <= password.size()) {
+    const std::size_t end = std::min(password.find_first_of(kDelimiters, begin), password.size());
+    if (end - begin >= kShortestPiece) add_forms(secrets, password.substr(begin, end - begin));
+    begin = end + 1;
   }
 }
 
@@ -216,8 +261,9 @@ std::string_view value_of(std::string_view text, const Token& token) {
   return text.substr(token.value_begin, token.value_end - token.value_begin);
 }
 
-void key_value_secrets(std::string_view text, std::vector<std::string>& secrets);
-void url_secrets(std::string_view url, std::size_t after_scheme, std::vector<std::string>& secrets);
+void key_value_secrets(std::string_view text, SecretKeys rule, std::vector<std::string>& secrets);
+void url_secrets(std::string_view url, std::size_t after_scheme, SecretKeys rule,
+                 std::vector<std::string>& secrets);
 
 std::size_t scheme_length(std::string_view text) {
   for (std::string_view scheme : {"postgresql://", "postgres://"}) {
@@ -226,43 +272,60 @@ std::size_t scheme_length(std::string_view text) {
   return 0;
 }
 
-void key_value_secrets(std::string_view text, std::vector<std::string>& secrets) {
-  bool after_secret_key = false;  // the words that follow may be the rest of a password
+void key_value_secrets(std::string_view text, SecretKeys rule, std::vector<std::string>& secrets) {
+  bool after_secret = false;  // the words that follow may be the rest of a password
+  bool after_bare_key = false;  // the previous word was a secret key without '='
   for (const Token& token : key_value_tokens(text)) {
     const std::string_view key = key_of(text, token);
     const std::string_view value = value_of(text, token);
+    const bool bare_value = after_bare_key;
+    if (bare_value) {  // "password Kq7=Zx": the whole word was meant as the value
+      add_forms(secrets, text.substr(token.begin, token.value_end - token.begin));
+      add_forms(secrets, key);
+      add_forms(secrets, value);
+    }
+    after_bare_key = !token.has_equals && !bare_value && is_secret_key(key, rule);
     if (!token.has_equals) {
-      if (after_secret_key) add_forms(secrets, key);
-      after_secret_key = after_secret_key || is_secret_key(key);
+      if (after_secret) add_forms(secrets, key);
+      after_secret = after_secret || is_secret_key(key, rule);
       continue;
     }
-    after_secret_key = is_secret_key(key);
-    if (after_secret_key) {
+    after_secret = is_secret_key(key, rule);
+    if (after_secret) {
       add_forms(secrets, value);
     } else if (lower(key) == "dbname" && scheme_length(value) > 0) {
-      url_secrets(value, scheme_length(value), secrets);
+      // A space in the URL's password ends the value: read on to the end.
+      const std::string_view rest = text.substr(token.value_begin);
+      url_secrets(rest, scheme_length(rest), rule, secrets);
     }
   }
 }
 
 // --- URL ---------------------------------------------------------------
 
-void query_secrets(std::string_view query, std::vector<std::string>& secrets) {
+void query_secrets(std::string_view query, SecretKeys rule, std::vector<std::string>& secrets) {
+  bool after_secret = false;
   std::size_t begin = 0;
   while (begin <= query.size()) {
     std::size_t end = std::min(query.find('&', begin), query.size());
     const std::string_view pair = query.substr(begin, end - begin);
     const std::size_t equals = pair.find('=');
     const std::string_view key = pair.substr(0, std::min(equals, pair.size()));
-    if (equals != std::string_view::npos && is_secret_key(percent_decoded(key))) {
-      add_forms(secrets, pair.substr(equals + 1));
+    if (equals == std::string_view::npos) {
+      if (after_secret) add_forms(secrets, pair);  // "password=Kq7&Zx": the rest of it
+    } else {
+      after_secret = is_secret_key(percent_decoded(key), rule);
+      if (after_secret) {
+        add_forms(secrets, pair.substr(equals + 1));
+        add_pieces(secrets, pair.substr(equals + 1));
+      }
     }
     if (end == query.size()) break;
     begin = end + 1;
   }
 }
 
-void url_secrets(std::string_view url, std::size_t after_scheme,
+void url_secrets(std::string_view url, std::size_t after_scheme, SecretKeys rule,
                  std::vector<std::string>& secrets) {
   const std::string_view rest = url.substr(after_scheme);
   const std::size_t colon = rest.find(':');
@@ -272,31 +335,31 @@ void url_secrets(std::string_view url, std::size_t after_scheme,
     add_forms(secrets, rest.substr(colon + 1, first_at - colon - 1));
     const std::string_view longest = rest.substr(colon + 1, last_at - colon - 1);
     add_forms(secrets, longest);
-    std::size_t piece = 0;
-    while (piece <= longest.size()) {  // a password with a raw '@' in it
-      const std::size_t end = std::min(longest.find('@', piece), longest.size());
-      add_forms(secrets, longest.substr(piece, end - piece));
-      piece = end + 1;
-    }
+    add_pieces(secrets, longest);
   }
   const std::size_t question = rest.find('?');
-  if (question != std::string_view::npos) query_secrets(rest.substr(question + 1), secrets);
+  if (question != std::string_view::npos) query_secrets(rest.substr(question + 1), rule, secrets);
 }
 
 // --- display (redact_password) ------------------------------------------
 
 std::string redact_query(std::string_view query) {
   std::string out;
+  bool after_secret = false;
   std::size_t begin = 0;
   while (begin <= query.size()) {
     std::size_t end = std::min(query.find('&', begin), query.size());
     const std::string_view pair = query.substr(begin, end - begin);
     const std::size_t equals = pair.find('=');
     const std::string key = percent_decoded(pair.substr(0, std::min(equals, pair.size())));
-    if (equals != std::string_view::npos && !is_public_key(key)) {
+    if (equals == std::string_view::npos) {
+      out += after_secret ? kSecretMask : pair;
+    } else if (!is_public_key(key)) {
+      after_secret = true;
       out += pair.substr(0, equals + 1);
       out += kSecretMask;
     } else {
+      after_secret = false;
       out += pair;
     }
     if (end == query.size()) break;
@@ -331,11 +394,14 @@ std::string redact_url(std::string_view url, std::size_t after_scheme) {
 std::string redact_key_value(std::string_view text) {
   std::string out;
   std::size_t copied = 0;
+  bool after_bare_key = false;
   for (const Token& token : key_value_tokens(text)) {
     out += text.substr(copied, token.begin - copied);
     const std::string_view key = key_of(text, token);
     const std::string_view value = value_of(text, token);
-    if (!token.has_equals) {
+    const bool bare_value = after_bare_key;
+    after_bare_key = !token.has_equals && !bare_value && is_secret_key(key);
+    if (!token.has_equals || bare_value) {
       out += kSecretMask;
     } else if (is_public_key(key)) {
       out += text.substr(token.begin, token.value_begin - token.begin);
@@ -539,19 +605,23 @@ bool looks_like_connection_string(std::string_view text) {
   return folded.find("password") != std::string::npos || folded.find("://") != std::string::npos;
 }
 
-}  // namespace
-
-std::vector<std::string> conninfo_secrets(std::string_view conninfo) {
+std::vector<std::string> secrets_of(std::string_view conninfo, SecretKeys rule) {
   std::vector<std::string> secrets;
   std::size_t begin = 0;
   while (begin < conninfo.size() && is_space(conninfo[begin])) ++begin;
   const std::string_view text = conninfo.substr(begin);
   if (const std::size_t scheme = scheme_length(text); scheme > 0) {
-    url_secrets(text, scheme, secrets);
+    url_secrets(text, scheme, rule, secrets);
   } else {
-    key_value_secrets(text, secrets);
+    key_value_secrets(text, rule, secrets);
   }
   return secrets;
+}
+
+}  // namespace
+
+std::vector<std::string> conninfo_secrets(std::string_view conninfo) {
+  return secrets_of(conninfo, SecretKeys::unknown_too);
 }
 
 bool conninfo_has_password(std::string_view conninfo) {
@@ -570,12 +640,15 @@ std::vector<std::string> statement_secrets(std::string_view sql) {
   }
   for (const SqlToken& token : tokens) {
     if (token.kind != SqlKind::literal || !looks_like_connection_string(token.content)) continue;
-    for (const std::string& secret : conninfo_secrets(token.content)) add_forms(secrets, secret);
+    for (const std::string& secret : secrets_of(token.content, SecretKeys::password_only)) {
+      add_forms(secrets, secret);
+    }
     // A connection string anywhere inside a longer text.
     const std::string folded = lower(token.content);
     for (std::size_t at = folded.find("postgres"); at != std::string::npos;
          at = folded.find("postgres", at + 1)) {
-      for (const std::string& secret : conninfo_secrets(token.content.substr(at))) {
+      for (const std::string& secret :
+           secrets_of(std::string_view(token.content).substr(at), SecretKeys::password_only)) {
         add_forms(secrets, secret);
       }
     }
@@ -605,7 +678,7 @@ std::string hide_secrets(std::string_view text, const std::vector<std::string>& 
   std::string out(text);
   for (const std::string& secret : ordered) {
     if (secret.empty() || secret == kSecretMask) continue;
-    out = replaced_all(std::move(out), secret, kSecretMask);
+    out = masked(std::move(out), secret);
   }
   return mask_url_passwords(mask_password_assignments(std::move(out)));
 }
@@ -619,7 +692,7 @@ DbError without_connection_secrets(const DbError& error, std::string_view connin
     if (const char* used = PQpass(connection); used != nullptr) add_forms(secrets, used);
     if (PQconninfoOption* options = PQconninfo(connection)) {
       for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
-        if (is_secret_key(option->keyword) && option->val != nullptr) {
+        if (option->dispchar != nullptr && option->dispchar[0] == '*' && option->val != nullptr) {
           add_forms(secrets, option->val);
         }
       }
