@@ -65,14 +65,32 @@ int report_db_error(CommandOutput& output, const CommonOptions& common, const db
   return output.fail(ExitCode::runtime_failure, details, text);
 }
 
-int report_parse_error(const CLI::App& command, const CLI::ParseError& error) {
+// The passwords of every argument that may be a connection string (CLI11
+// quotes a misplaced argument in its message).
+std::vector<std::string> argument_secrets(int argc, char** argv) {
+  std::vector<std::string> secrets;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view argument = argv[i];
+    if (argument.starts_with("--db=")) argument.remove_prefix(5);
+    const bool after_db = std::string_view(argv[i - 1]) == "--db";
+    if (!after_db && (argument.starts_with("-") || argument.find_first_of("=:") == argument.npos)) {
+      continue;
+    }
+    for (std::string& secret : db::conninfo_secrets(argument)) secrets.push_back(std::move(secret));
+  }
+  return secrets;
+}
+
+int report_parse_error(const CLI::App& command, const CLI::ParseError& error,
+                       const std::vector<std::string>& secrets) {
   const bool top = command.get_parent() == nullptr;
   const std::string name = top ? "dbmig" : "dbmig " + command.get_name();
   const std::vector<std::string> words = command.remaining();
   const bool unknown_command = top && !words.empty() && !words.front().starts_with("-");
   std::cerr << "dbmig: error: "
-            << (unknown_command ? "unknown command '" + words.front() + "'"
-                                : std::string(error.what()))
+            << db::hide_secrets(unknown_command ? "unknown command '" + words.front() + "'"
+                                                : std::string(error.what()),
+                                secrets)
             << '\n'
             << "  hint: run '" << name << " --help'"
             << (top ? " (commands: apply, status, verify, generate-verify)" : "") << '\n';
@@ -125,7 +143,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& version) {
     return app.exit(version);
   } catch (const CLI::ParseError& error) {
-    return report_parse_error(parsed_command(app, commands), error);
+    return report_parse_error(parsed_command(app, commands), error, argument_secrets(argc, argv));
   }
   const CLI::App& chosen = parsed_command(app, commands);
   const auto command = std::find_if(commands.begin(), commands.end(),

@@ -229,6 +229,28 @@ TEST_F(SecretsTest, ConnectionFailuresWithoutAServerHintWhatToCheck) {
   }
 }
 
+TEST_F(SecretsTest, UsageErrorsThatQuoteAMisplacedConnectionStringHideItsPassword) {
+  const std::string port = std::to_string(test::pick_free_port());
+  for (std::size_t i = 0; i < test::secret_conninfo_templates().size(); ++i) {
+    const std::string conninfo = test::secret_conninfo(
+        test::secret_conninfo_templates()[i],
+        test::secret_separators()[i % test::secret_separators().size()], std::stoi(port));
+    const std::vector<Arguments> runs = {
+        {"status", "--dir", dir(), conninfo},
+        {"apply", "--dir", dir(), "--dialect", conninfo},
+        {conninfo},
+        {"verify", "--dir", dir(), "--json", "--db", conninfo, "--db", "x"},
+    };
+    for (const Arguments& arguments : runs) {
+      const ProcessResult result = dbmig(arguments);
+      EXPECT_EQ(result.exit_code, 2) << joined(arguments) << result.describe();
+      EXPECT_TRUE(contains(result.err, "dbmig: error: ")) << result.err;
+      EXPECT_FALSE(holds_secret(result.out + result.err))
+          << joined(arguments) << "\nstdout: " << result.out << "\nstderr: " << result.err;
+    }
+  }
+}
+
 // A server whose superuser needs a password: wrong passwords from every
 // source, and right ones that fail later, never printed.
 class PasswordServerTest : public SecretsTest {
