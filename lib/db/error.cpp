@@ -9,12 +9,14 @@ namespace dbmig::db {
 namespace {
 
 DbError::Fields without_secrets(DbError::Fields fields, std::vector<std::string> secrets) {
-  const std::vector<std::string> in_statement = statement_secrets(fields.statement);
-  secrets.insert(secrets.end(), in_statement.begin(), in_statement.end());
+  RedactedStatement statement = redact_statement_with_secrets(fields.statement);
+  const bool statement_clean = secrets.empty();
+  secrets.insert(secrets.end(), statement.secrets.begin(), statement.secrets.end());
   fields.message = hide_secrets(fields.message, secrets);
   fields.detail = hide_secrets(fields.detail, secrets);
   fields.hint = hide_secrets(fields.hint, secrets);
-  fields.statement = hide_secrets(redact_statement(fields.statement), secrets);
+  fields.statement =
+      statement_clean ? std::move(statement.text) : hide_secrets(statement.text, secrets);
   return fields;
 }
 

@@ -10,10 +10,12 @@
 #include "db/redact.h"
 
 #include <libpq-fe.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -273,7 +275,7 @@ std::size_t scheme_length(std::string_view text) {
 }
 
 void key_value_secrets(std::string_view text, SecretKeys rule, std::vector<std::string>& secrets) {
-  bool after_secret = false;  // the words that follow may be the rest of a password
+  bool after_secret = false;    // the words that follow may be the rest of a password
   bool after_bare_key = false;  // the previous word was a secret key without '='
   for (const Token& token : key_value_tokens(text)) {
     const std::string_view key = key_of(text, token);
@@ -480,11 +482,17 @@ std::string mask_url_passwords(std::string text) {
 
 enum class SqlKind { word, literal, other };
 
+// A token of a SQL text, by position only (a failing 50 MB step is scanned
+// without copying it): a literal's content is [content_begin, content_end),
+// decoded by literal_content().
 struct SqlToken {
   SqlKind kind = SqlKind::other;
   std::size_t begin = 0;
   std::size_t end = 0;
-  std::string content;  // word: lower-cased; literal: decoded
+  std::size_t content_begin = 0;
+  std::size_t content_end = 0;
+  bool quoted = false;   // '...' ('' doubles a quote), else $tag$...$tag$
+  bool escapes = false;  // E'...': backslash escapes too
 };
 
 std::size_t skip_comment(std::string_view sql, std::size_t i) {
@@ -507,24 +515,20 @@ std::size_t skip_comment(std::string_view sql, std::size_t i) {
   return sql.size();
 }
 
-// A quoted literal from the quote at `quote`: standard ('' doubles a
-// quote) or, with `escapes`, E'' (backslash escapes too). To the end when
-// unterminated.
+// A quoted literal whose quote is at `quote`; to the end when unterminated.
 SqlToken quoted_literal(std::string_view sql, std::size_t begin, std::size_t quote, bool escapes) {
-  SqlToken token{SqlKind::literal, begin, sql.size(), {}};
+  SqlToken token{SqlKind::literal, begin, sql.size(), quote + 1, sql.size(), true, escapes};
   std::size_t i = quote + 1;
   while (i < sql.size()) {
-    if (escapes && sql[i] == '\\' && i + 1 < sql.size()) {
-      token.content += sql[i + 1];
-      i += 2;
-    } else if (sql[i] == '\'' && i + 1 < sql.size() && sql[i + 1] == '\'') {
-      token.content += '\'';
+    if ((escapes && sql[i] == '\\') ||
+        (sql[i] == '\'' && i + 1 < sql.size() && sql[i + 1] == '\'')) {
       i += 2;
     } else if (sql[i] == '\'') {
+      token.content_end = i;
       token.end = i + 1;
       return token;
     } else {
-      token.content += sql[i++];
+      ++i;
     }
   }
   return token;
@@ -537,72 +541,93 @@ std::optional<SqlToken> dollar_literal(std::string_view sql, std::size_t begin) 
   if (i >= sql.size() || sql[i] != '$') return std::nullopt;
   const std::string_view tag = sql.substr(begin, i + 1 - begin);
   const std::size_t close = sql.find(tag, i + 1);
-  SqlToken token{SqlKind::literal, begin, sql.size(), {}};
-  const std::size_t content_end = close == std::string_view::npos ? sql.size() : close;
-  token.content = std::string(sql.substr(i + 1, content_end - i - 1));
-  if (close != std::string_view::npos) token.end = close + tag.size();
+  SqlToken token{SqlKind::literal, begin, sql.size(), i + 1, sql.size(), false, false};
+  if (close != std::string_view::npos) {
+    token.content_end = close;
+    token.end = close + tag.size();
+  }
   return token;
 }
 
-std::vector<SqlToken> sql_tokens(std::string_view sql) {
-  std::vector<SqlToken> tokens;
-  std::size_t i = 0;
-  while (i < sql.size()) {
-    const char c = sql[i];
-    if (is_space(c)) {
-      ++i;
-    } else if (sql.substr(i, 2) == "--" || sql.substr(i, 2) == "/*") {
-      i = skip_comment(sql, i);
-    } else if (c == '\'') {
-      tokens.push_back(quoted_literal(sql, i, i, false));
-    } else if ((c == 'e' || c == 'E') && i + 1 < sql.size() && sql[i + 1] == '\'') {
-      tokens.push_back(quoted_literal(sql, i, i + 1, true));
-    } else if (c == '$' && dollar_literal(sql, i)) {
-      tokens.push_back(*dollar_literal(sql, i));
-    } else if (c == '"') {
-      const std::size_t close = sql.find('"', i + 1);
-      const std::size_t end = close == std::string_view::npos ? sql.size() : close + 1;
-      tokens.push_back({SqlKind::other, i, end, {}});
-    } else if (is_word_char(c)) {
-      std::size_t end = i;
-      while (end < sql.size() && is_word_char(sql[end])) ++end;
-      tokens.push_back({SqlKind::word, i, end, lower(sql.substr(i, end - i))});
-    } else {
-      tokens.push_back({SqlKind::other, i, i + 1, std::string(1, c)});
-    }
-    i = tokens.empty() || tokens.back().end <= i ? i : tokens.back().end;
+std::string literal_content(std::string_view sql, const SqlToken& token) {
+  const std::string_view raw =
+      sql.substr(token.content_begin, token.content_end - token.content_begin);
+  if (!token.quoted) return std::string(raw);
+  std::string content;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if ((token.escapes && raw[i] == '\\') || (raw[i] == '\'' && i + 1 < raw.size())) ++i;
+    if (i < raw.size()) content += raw[i];
   }
-  return tokens;
+  return content;
 }
 
-// True when the statement around token `index` is about a role, so a bare
-// word after PASSWORD is meant as one.
-bool in_role_statement(const std::vector<SqlToken>& tokens, std::size_t index) {
-  for (std::size_t i = index; i-- > 0;) {
-    if (tokens[i].content == ";") return false;
-    const std::string& word = tokens[i].content;
-    if (word == "role" || word == "user" || word == "group") return true;
+// The token that starts at `i` (not a space or comment).
+SqlToken token_at(std::string_view sql, std::size_t i) {
+  const char c = sql[i];
+  if (c == '\'') return quoted_literal(sql, i, i, false);
+  if ((c == 'e' || c == 'E') && i + 1 < sql.size() && sql[i + 1] == '\'') {
+    return quoted_literal(sql, i, i + 1, true);
+  }
+  if (c == '$') {
+    if (auto literal = dollar_literal(sql, i)) return *literal;
+  }
+  if (c == '"') {
+    const std::size_t close = sql.find('"', i + 1);
+    return {SqlKind::other, i, close == std::string_view::npos ? sql.size() : close + 1};
+  }
+  if (is_word_char(c)) {
+    std::size_t end = i;
+    while (end < sql.size() && is_word_char(sql[end])) ++end;
+    return {SqlKind::word, i, end};
+  }
+  return {SqlKind::other, i, i + 1};
+}
+
+bool is_word(std::string_view sql, const SqlToken& token, std::string_view lower_word) {
+  if (token.kind != SqlKind::word || token.end - token.begin != lower_word.size()) return false;
+  return strncasecmp(sql.data() + token.begin, lower_word.data(), lower_word.size()) == 0;
+}
+
+// What a statement scan found: the spans after PASSWORD that hold a
+// password (literal or bare word) and every secret in the forms to mask.
+struct PasswordSpan {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  bool literal = false;
+};
+
+struct StatementScan {
+  std::vector<PasswordSpan> spans;
+  std::vector<std::string> secrets;
+};
+
+StatementScan scan_statement(std::string_view sql);
+
+// True when `text` holds `lower_word` in any case. memchr on its first
+// letter: this runs over every failing statement, a 50 MB step included.
+bool contains_folded(std::string_view text, std::string_view lower_word) {
+  const char first[2] = {lower_word[0], static_cast<char>(std::toupper(lower_word[0]))};
+  for (const char letter : first) {
+    const char* at = text.data();
+    const char* const end = text.data() + text.size();
+    while (at < end) {
+      const void* found = std::memchr(at, letter, static_cast<std::size_t>(end - at));
+      if (found == nullptr) break;
+      at = static_cast<const char*>(found);
+      if (static_cast<std::size_t>(end - at) >= lower_word.size() &&
+          strncasecmp(at, lower_word.data(), lower_word.size()) == 0) {
+        return true;
+      }
+      ++at;
+    }
   }
   return false;
 }
 
-// The tokens after PASSWORD that hold a password.
-std::vector<std::size_t> password_tokens(const std::vector<SqlToken>& tokens) {
-  std::vector<std::size_t> found;
-  for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
-    if (tokens[i].kind != SqlKind::word || tokens[i].content != "password") continue;
-    const SqlToken& next = tokens[i + 1];
-    if (next.kind == SqlKind::literal ||
-        (next.kind == SqlKind::word && next.content != "null" && in_role_statement(tokens, i))) {
-      found.push_back(i + 1);
-    }
-  }
-  return found;
-}
-
+// Without these a text holds no secret dbmig can find: the cheap test that
+// spares a 50 MB step's failure from being tokenized.
 bool looks_like_connection_string(std::string_view text) {
-  const std::string folded = lower(text);
-  return folded.find("password") != std::string::npos || folded.find("://") != std::string::npos;
+  return contains_folded(text, "password") || text.find("://") != std::string_view::npos;
 }
 
 std::vector<std::string> secrets_of(std::string_view conninfo, SecretKeys rule) {
@@ -618,6 +643,60 @@ std::vector<std::string> secrets_of(std::string_view conninfo, SecretKeys rule) 
   return secrets;
 }
 
+// One pass over `sql`: a PASSWORD followed by a literal (or, in a statement
+// naming a ROLE, USER or GROUP, by a bare word other than NULL), and every
+// literal that holds a connection string.
+StatementScan scan_statement(std::string_view sql) {
+  StatementScan scan;
+  if (!looks_like_connection_string(sql)) return scan;
+  bool after_password = false;
+  bool role_statement = false;
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    if (is_space(sql[i])) {
+      ++i;
+      continue;
+    }
+    if (sql.substr(i, 2) == "--" || sql.substr(i, 2) == "/*") {
+      i = skip_comment(sql, i);
+      continue;
+    }
+    const SqlToken token = token_at(sql, i);
+    const std::string_view raw = sql.substr(token.begin, token.end - token.begin);
+    if (after_password && token.kind == SqlKind::literal) {
+      scan.spans.push_back({token.begin, token.end, true});
+      add_forms(scan.secrets, literal_content(sql, token));
+      add_forms(scan.secrets, raw);
+    } else if (after_password && token.kind == SqlKind::word && role_statement &&
+               !is_word(sql, token, "null")) {
+      scan.spans.push_back({token.begin, token.end, false});
+      add_forms(scan.secrets, raw);
+    }
+    after_password = is_word(sql, token, "password");
+    if (is_word(sql, token, "role") || is_word(sql, token, "user") ||
+        is_word(sql, token, "group")) {
+      role_statement = true;
+    }
+    if (token.kind == SqlKind::other && raw == ";") role_statement = false;
+    if (token.kind == SqlKind::literal && looks_like_connection_string(raw)) {
+      const std::string content = literal_content(sql, token);
+      for (const std::string& secret : secrets_of(content, SecretKeys::password_only)) {
+        add_forms(scan.secrets, secret);
+      }
+      // A connection string anywhere inside a longer text.
+      for (std::size_t at = content.find("postgres"); at != std::string::npos;
+           at = content.find("postgres", at + 1)) {
+        for (const std::string& secret :
+             secrets_of(std::string_view(content).substr(at), SecretKeys::password_only)) {
+          add_forms(scan.secrets, secret);
+        }
+      }
+    }
+    i = std::max(token.end, i + 1);
+  }
+  return scan;
+}
+
 }  // namespace
 
 std::vector<std::string> conninfo_secrets(std::string_view conninfo) {
@@ -629,49 +708,29 @@ bool conninfo_has_password(std::string_view conninfo) {
 }
 
 std::vector<std::string> statement_secrets(std::string_view sql) {
-  std::vector<std::string> secrets;
-  const std::vector<SqlToken> tokens = sql_tokens(sql);
-  for (std::size_t index : password_tokens(tokens)) {
-    const SqlToken& token = tokens[index];
-    add_forms(secrets, token.kind == SqlKind::literal
-                           ? std::string_view(token.content)
-                           : sql.substr(token.begin, token.end - token.begin));
-    add_forms(secrets, sql.substr(token.begin, token.end - token.begin));
+  return scan_statement(sql).secrets;
+}
+
+RedactedStatement redact_statement_with_secrets(std::string_view sql) {
+  StatementScan scan = scan_statement(sql);
+  if (scan.spans.empty() && scan.secrets.empty()) return {std::string(sql), {}};
+  std::string out;
+  std::size_t copied = 0;
+  for (const PasswordSpan& span : scan.spans) {
+    out += sql.substr(copied, span.begin - copied);
+    out += span.literal ? "'" + std::string(kSecretMask) + "'" : std::string(kSecretMask);
+    copied = span.end;
   }
-  for (const SqlToken& token : tokens) {
-    if (token.kind != SqlKind::literal || !looks_like_connection_string(token.content)) continue;
-    for (const std::string& secret : secrets_of(token.content, SecretKeys::password_only)) {
-      add_forms(secrets, secret);
-    }
-    // A connection string anywhere inside a longer text.
-    const std::string folded = lower(token.content);
-    for (std::size_t at = folded.find("postgres"); at != std::string::npos;
-         at = folded.find("postgres", at + 1)) {
-      for (const std::string& secret :
-           secrets_of(std::string_view(token.content).substr(at), SecretKeys::password_only)) {
-        add_forms(secrets, secret);
-      }
-    }
-  }
-  return secrets;
+  out += sql.substr(std::min(copied, sql.size()));
+  return {hide_secrets(out, scan.secrets), std::move(scan.secrets)};
 }
 
 std::string redact_statement(std::string_view sql) {
-  const std::vector<SqlToken> tokens = sql_tokens(sql);
-  std::string out;
-  std::size_t copied = 0;
-  for (std::size_t index : password_tokens(tokens)) {
-    const SqlToken& token = tokens[index];
-    out += sql.substr(copied, token.begin - copied);
-    out += token.kind == SqlKind::literal ? "'" + std::string(kSecretMask) + "'"
-                                          : std::string(kSecretMask);
-    copied = token.end;
-  }
-  out += sql.substr(std::min(copied, sql.size()));
-  return hide_secrets(out, statement_secrets(sql));
+  return redact_statement_with_secrets(sql).text;
 }
 
 std::string hide_secrets(std::string_view text, const std::vector<std::string>& secrets) {
+  if (secrets.empty() && !looks_like_connection_string(text)) return std::string(text);
   std::vector<std::string> ordered = secrets;
   std::sort(ordered.begin(), ordered.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });

@@ -39,6 +39,14 @@ inline constexpr std::string_view kSecretMask = "********";
 // secret of statement_secrets() masked: the text to print or record.
 [[nodiscard]] std::string redact_statement(std::string_view sql);
 
+// redact_statement() and statement_secrets() from one scan of `sql` (a
+// failing 50 MB step is read once).
+struct RedactedStatement {
+  std::string text;
+  std::vector<std::string> secrets;
+};
+[[nodiscard]] RedactedStatement redact_statement_with_secrets(std::string_view sql);
+
 // `text` with every occurrence of each secret replaced by kSecretMask
 // (longest first), then any `password = value` or `://user:password@` left
 // masked too.
