@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -30,9 +31,14 @@ std::string indented(std::string_view text) {
   return result;
 }
 
-// `text` without any secret of the connection string dbmig was given.
+// `text` without any secret of the connection string dbmig was given, nor
+// $PGPASSWORD.
 std::string without_secrets(const CommonOptions& common, std::string_view text) {
-  return db::hide_secrets(text, db::conninfo_secrets(database_conninfo(common)));
+  std::vector<std::string> secrets = db::conninfo_secrets(database_conninfo(common));
+  if (const char* password = std::getenv("PGPASSWORD"); password != nullptr && *password != 0) {
+    secrets.emplace_back(password);
+  }
+  return db::hide_secrets(text, secrets);
 }
 
 int report_failure(CommandOutput& output, const CommonOptions& common, const Failure& failure) {

@@ -704,7 +704,7 @@ std::vector<std::string> conninfo_secrets(std::string_view conninfo) {
 }
 
 bool conninfo_has_password(std::string_view conninfo) {
-  return !conninfo_secrets(conninfo).empty();
+  return !secrets_of(conninfo, SecretKeys::password_only).empty();
 }
 
 std::vector<std::string> statement_secrets(std::string_view sql) {

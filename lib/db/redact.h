@@ -54,7 +54,8 @@ struct RedactedStatement {
                                        const std::vector<std::string>& secrets);
 
 // True when `conninfo` holds a password (a URL's user:password@, a
-// password= / sslpassword= value, a ?password= parameter).
+// password= / sslpassword= value, a ?password= parameter, the word after a
+// bare `password`); an unknown key's value does not count here.
 [[nodiscard]] bool conninfo_has_password(std::string_view conninfo);
 
 // `error` without the secrets of a failed connection attempt: those of

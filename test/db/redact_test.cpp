@@ -96,6 +96,10 @@ TEST(ConninfoSecrets, FindsThePasswordInWellFormedAndMalformedStrings) {
   }
   EXPECT_TRUE(conninfo_has_password("postgres://u:p@h/db"));
   EXPECT_TRUE(conninfo_has_password("host=h password=p"));
+  EXPECT_TRUE(conninfo_has_password("postgres://h/db?password=p"));
+  EXPECT_TRUE(conninfo_has_password("password p host=h"));
+  EXPECT_FALSE(conninfo_has_password("host=h bogus=1"));
+  EXPECT_FALSE(conninfo_has_password("postgres://h/db?bogus=1"));
 }
 
 TEST(RedactStatement, HidesPasswordLiteralsAndConnectionStringPasswords) {
