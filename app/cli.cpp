@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -8,6 +9,7 @@
 #include "context.h"
 #include "db/connection.h"
 #include "db/error.h"
+#include "db/redact.h"
 #include "engine/report.h"
 #include "output.h"
 
@@ -16,12 +18,9 @@ namespace {
 
 constexpr std::string_view kVersionText = "dbmig 0.1.0";
 
-// `text` without trailing blanks, its continuation lines indented by two
-// spaces (libpq ends messages with "\n" and indents with "\t").
-std::string trimmed(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
+// `text` with its continuation lines indented by two spaces (libpq ends
+// lines with "\n" and indents with "\t").
+std::string indented(std::string_view text) {
   std::string result;
   for (std::size_t i = 0; i < text.size(); ++i) {
     result += text[i];
@@ -32,44 +31,72 @@ std::string trimmed(std::string_view text) {
   return result;
 }
 
-int report_failure(CommandOutput& output, const Failure& failure) {
-  std::string text = "dbmig: error: " + std::string(failure.what()) + '\n';
-  if (!failure.hint().empty()) text += "  hint: " + failure.hint() + '\n';
-  return output.fail(failure.code(), {{"message", failure.what()}, {"hint", failure.hint()}}, text);
+// `text` without any secret of the connection string dbmig was given, nor
+// $PGPASSWORD.
+std::string without_secrets(const CommonOptions& common, std::string_view text) {
+  std::vector<std::string> secrets = db::conninfo_secrets(database_conninfo(common));
+  if (const char* password = std::getenv("PGPASSWORD"); password != nullptr && *password != 0) {
+    secrets.emplace_back(password);
+  }
+  return db::hide_secrets(text, secrets);
 }
 
-int report_db_error(CommandOutput& output, const CommonOptions& common, const db::DbError& error) {
-  const db::DbError::Fields& fields = error.fields();
-  const std::string message = trimmed(fields.message);
+int report_failure(CommandOutput& output, const CommonOptions& common, const Failure& failure) {
+  const std::string message = without_secrets(common, failure.what());
+  const std::string hint = without_secrets(common, failure.hint());
   std::string text = "dbmig: error: " + message + '\n';
-  if (!fields.sqlstate.empty()) text += "  sqlstate: " + fields.sqlstate + '\n';
-  if (!fields.detail.empty()) text += "  detail: " + trimmed(fields.detail) + '\n';
-  if (!fields.hint.empty()) text += "  hint: " + trimmed(fields.hint) + '\n';
+  if (!hint.empty()) text += "  hint: " + hint + '\n';
+  return output.fail(failure.code(), {{"message", message}, {"hint", hint}}, text);
+}
+
+// Text and JSON from the one description of the error (db::describe).
+int report_db_error(CommandOutput& output, const CommonOptions& common, const db::DbError& error) {
+  const db::ErrorDescription error_text = db::describe(error, database_conninfo(common));
+  const std::string message = indented(error_text.message);
+  std::string text = "dbmig: error: " + message + '\n';
+  if (!error_text.sqlstate.empty()) text += "  sqlstate: " + error_text.sqlstate + '\n';
+  if (!error_text.detail.empty()) text += "  detail: " + indented(error_text.detail) + '\n';
+  if (!error_text.hint.empty()) text += "  hint: " + indented(error_text.hint) + '\n';
   nlohmann::json details = {{"message", message},
-                            {"sqlstate", fields.sqlstate},
-                            {"detail", fields.detail},
-                            {"hint", fields.hint}};
-  if (fields.connection_lost) {
-    const std::string conninfo = database_conninfo(common);
-    const std::string target =
-        conninfo.empty() ? "libpq defaults (PGHOST, PGPORT, ...)" : db::redact_password(conninfo);
-    text += "  database: " + target + '\n';
-    details["database"] = target;
+                            {"sqlstate", error_text.sqlstate},
+                            {"detail", error_text.detail},
+                            {"hint", error_text.hint}};
+  if (!error_text.database.empty()) {
+    text += "  database: " + error_text.database + '\n';
+    details["database"] = error_text.database;
   }
-  if (common.verbose && !fields.statement.empty()) {
-    text += "  statement: " + trimmed(fields.statement) + '\n';
+  if (common.verbose && !error_text.statement.empty()) {
+    text += "  statement: " + indented(error_text.statement) + '\n';
   }
   return output.fail(ExitCode::runtime_failure, details, text);
 }
 
-int report_parse_error(const CLI::App& command, const CLI::ParseError& error) {
+// The passwords of every argument that may be a connection string (CLI11
+// quotes a misplaced argument in its message).
+std::vector<std::string> argument_secrets(int argc, char** argv) {
+  std::vector<std::string> secrets;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view argument = argv[i];
+    if (argument.starts_with("--db=")) argument.remove_prefix(5);
+    const bool after_db = std::string_view(argv[i - 1]) == "--db";
+    if (!after_db && (argument.starts_with("-") || argument.find_first_of("=:") == argument.npos)) {
+      continue;
+    }
+    for (std::string& secret : db::conninfo_secrets(argument)) secrets.push_back(std::move(secret));
+  }
+  return secrets;
+}
+
+int report_parse_error(const CLI::App& command, const CLI::ParseError& error,
+                       const std::vector<std::string>& secrets) {
   const bool top = command.get_parent() == nullptr;
   const std::string name = top ? "dbmig" : "dbmig " + command.get_name();
   const std::vector<std::string> words = command.remaining();
   const bool unknown_command = top && !words.empty() && !words.front().starts_with("-");
   std::cerr << "dbmig: error: "
-            << (unknown_command ? "unknown command '" + words.front() + "'"
-                                : std::string(error.what()))
+            << db::hide_secrets(unknown_command ? "unknown command '" + words.front() + "'"
+                                                : std::string(error.what()),
+                                secrets)
             << '\n'
             << "  hint: run '" << name << " --help'"
             << (top ? " (commands: apply, status, verify, generate-verify)" : "") << '\n';
@@ -122,7 +149,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& version) {
     return app.exit(version);
   } catch (const CLI::ParseError& error) {
-    return report_parse_error(parsed_command(app, commands), error);
+    return report_parse_error(parsed_command(app, commands), error, argument_secrets(argc, argv));
   }
   const CLI::App& chosen = parsed_command(app, commands);
   const auto command = std::find_if(commands.begin(), commands.end(),
@@ -130,16 +157,18 @@ int run(int argc, char** argv) {
   if (command == commands.end()) return static_cast<int>(ExitCode::usage_error);
   CommandOutput output(common, chosen.get_name(), command->single_document);
   try {
+    warn_if_password_on_command_line(common, output.reporter());
     const ExitCode code = command->run(output.reporter());
     output.finish();
     return static_cast<int>(code);
   } catch (const Failure& failure) {
-    return report_failure(output, failure);
+    return report_failure(output, common, failure);
   } catch (const db::DbError& error) {
     return report_db_error(output, common, error);
   } catch (const std::exception& error) {
-    return output.fail(ExitCode::runtime_failure, {{"message", error.what()}},
-                       "dbmig: error: " + std::string(error.what()) + '\n');
+    const std::string message = without_secrets(common, error.what());
+    return output.fail(ExitCode::runtime_failure, {{"message", message}},
+                       "dbmig: error: " + message + '\n');
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/duration.h"
+#include "db/redact.h"
 #include "sql/dialect.h"
 
 namespace dbmig::app {
@@ -28,6 +29,18 @@ std::filesystem::path migration_dir(const CommonOptions& common) {
 
 std::string database_conninfo(const CommonOptions& common) {
   return common.db.empty() ? environment("DATABASE_URL") : common.db;
+}
+
+void warn_if_password_on_command_line(const CommonOptions& common, engine::Reporter& reporter) {
+  if (!db::conninfo_has_password(common.db)) return;
+  reporter.diagnostic({.severity = Severity::warning,
+                       .file = "",
+                       .line = 0,
+                       .column = 0,
+                       .message = "--db holds a password, which other local users can read in "
+                                  "the process list",
+                       .hint = "pass the connection string in DATABASE_URL instead, or keep the "
+                               "password in PGPASSWORD or ~/.pgpass"});
 }
 
 engine::ConnectionSettings connection_settings(const CommonOptions& common) {

@@ -22,6 +22,10 @@ namespace dbmig::app {
 // --db, else $DATABASE_URL, else "" (libpq's PG* defaults).
 [[nodiscard]] std::string database_conninfo(const CommonOptions& common);
 
+// Warns (a warning diagnostic) when --db holds a password: the command line
+// is visible to every local user (ps, /proc/PID/cmdline).
+void warn_if_password_on_command_line(const CommonOptions& common, engine::Reporter& reporter);
+
 // database_conninfo() and the state
 // schema; throws Failure(usage_error) when --state-schema is empty.
 [[nodiscard]] engine::ConnectionSettings connection_settings(const CommonOptions& common);

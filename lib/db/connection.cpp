@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "core/text.h"
+#include "db/redact.h"
 
 namespace dbmig::db {
 
@@ -135,7 +136,7 @@ std::string options_of(const std::string& conninfo) {
                                       : "invalid connection string: " + trim_message(error);
     fields.connection_lost = true;
     PQfreemem(error);
-    throw DbError(std::move(fields));
+    throw without_connection_secrets(DbError(std::move(fields)), conninfo, nullptr);
   }
   std::string options;
   for (const PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
@@ -229,7 +230,8 @@ Connection Connection::open(const ConnectOptions& options) {
   connection.conn_.reset(PQconnectdbParams(keywords.data(), values.data(), 1));
   if (!connection.conn_) throw client_error(nullptr, "");
   if (PQstatus(connection.conn_.get()) != CONNECTION_OK) {
-    throw client_error(connection.conn_.get(), "");
+    throw without_connection_secrets(client_error(connection.conn_.get(), ""), options.conninfo,
+                                     connection.conn_.get());
   }
   PQsetNoticeProcessor(connection.conn_.get(), [](void*, const char*) {}, nullptr);
   connection.cancel_ = std::make_unique<CancelHandle>(PQgetCancel(connection.conn_.get()));
