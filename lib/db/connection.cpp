@@ -161,9 +161,7 @@ struct Parameters {
 constexpr int kIdleSessionTimeoutSince = 140000;  // PostgreSQL 14
 constexpr int kTransactionTimeoutSince = 170000;  // PostgreSQL 17
 
-std::string millis(std::chrono::milliseconds duration) {
-  return std::to_string(duration.count());
-}
+std::string millis(std::chrono::milliseconds duration) { return std::to_string(duration.count()); }
 
 Parameters connect_parameters(const ConnectOptions& options, int server_version) {
   Parameters parameters;

@@ -145,8 +145,7 @@ class Connection {
       std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
   // True when `sql` returns one row whose first column is boolean true;
   // false for false, NULL or no row. Throws DbError.
-  bool query_bool(std::string_view sql,
-                  const std::vector<std::optional<std::string>>& params = {});
+  bool query_bool(std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
 
   // Sends `sql` (possibly several statements) as ONE simple-protocol Query
   // message and returns every statement's result in order. On an error it

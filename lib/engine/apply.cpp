@@ -280,7 +280,7 @@ class ApplyRun {
 
 ExitCode ApplyRun::run() {
   install_interrupt_handlers();
-  state_ = open_connection(state_options_);
+  state_ = std::make_unique<db::Connection>(db::Connection::open(state_options_));
   check_dialect();
   database_ = tables_.read(*state_);
   const Range range = resolve(database_);
@@ -421,7 +421,7 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
       release_lease();
       return report_up_to_date(database_, " (applied by another runner)");
     }
-    step_ = open_connection(step_options_);
+    step_ = std::make_unique<db::Connection>(db::Connection::open(step_options_));
     lease_->start_heartbeat(heartbeat_options_, [this] {
       if (in_transaction_.load()) step_->cancel();
     });
@@ -445,8 +445,7 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
 // (idempotent statements, each in autocommit, then the fenced record of the
 // new version), so that every later write may use the new columns.
 void ApplyRun::upgrade_state_tables() {
-  const std::vector<std::string> statements =
-      tables_.upgrade_statements(database_.schema_version);
+  const std::vector<std::string> statements = tables_.upgrade_statements(database_.schema_version);
   if (statements.empty()) return;
   for (const std::string& statement : statements) state_->exec(statement);
   fenced_write(*state_, *lease_, {tables_.record_schema_version_sql()});
@@ -561,9 +560,9 @@ ApplyRun::TransactionScript ApplyRun::transaction_script(const PlannedVersion& v
   std::string fence_set;
   if (last && postgres) fence_set = StateTables::advance_version_assignment(version.name);
   if (last && !postgres) tail += tables_.advance_version_sql(version.name) + ";\n";
-  const std::size_t own =
-      step.analysis.changes.size() + (postgres ? 2 : 0) +
-      (postgres && !step.analysis.changes.empty() ? 1 : 0) + (last && !postgres ? 1 : 0) + 2;
+  const std::size_t own = step.analysis.changes.size() + (postgres ? 2 : 0) +
+                          (postgres && !step.analysis.changes.empty() ? 1 : 0) +
+                          (last && !postgres ? 1 : 0) + 2;
   return {head, std::move(tail), own, std::move(fence_set)};
 }
 
@@ -805,8 +804,8 @@ std::vector<sql::Change> ApplyRun::earlier_jobs_running(const PlannedStep& step,
 // Session settings the step changed are reset afterwards. Returns whether
 // any statement ran.
 bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step,
-                                  const std::vector<sql::Change>& awaited,
-                                  const std::string& since, int resume_from) {
+                                  const std::vector<sql::Change>& awaited, const std::string& since,
+                                  int resume_from) {
   const auto was_awaited = [&awaited](const sql::Statement& statement) {
     return std::any_of(awaited.begin(), awaited.end(), [&statement](const sql::Change& change) {
       return change.offset >= statement.begin && change.offset < statement.end;
@@ -879,12 +878,8 @@ void ApplyRun::run_statement(const PlannedVersion& version, const PlannedStep& s
                              std::size_t index) {
   const sql::Statement& statement = step.analysis.statements[index];
   switch (mode_of(step, index)) {
-    case StatementMode::session:
-      step_->exec(statement.text(step.text));
-      return;
-    case StatementMode::fenced:
-      run_fenced(version, step, index);
-      return;
+    case StatementMode::session: step_->exec(statement.text(step.text)); return;
+    case StatementMode::fenced: run_fenced(version, step, index); return;
     case StatementMode::autocommit:
       require_lease_margin();
       step_->exec(statement.text(step.text));
@@ -986,8 +981,8 @@ std::string ApplyRun::lease_margin_sql() const {
   }
   const std::string eq = sql::pg_operator("=");
   return "SELECT ((s.lease_expires_at" + sql::pg_operator("-") + "pg_catalog.now())" +
-         sql::pg_operator(">=") + "CAST($1 AS pg_catalog.interval)) FROM " +
-         tables_.state_table() + " s WHERE s.id" + eq + "1 AND s.lease_token" + eq +
+         sql::pg_operator(">=") + "CAST($1 AS pg_catalog.interval)) FROM " + tables_.state_table() +
+         " s WHERE s.id" + eq + "1 AND s.lease_token" + eq +
          "CAST($2 AS pg_catalog.int8) AND s.lease_owner" + eq + "CAST($3 AS pg_catalog.text)";
 }
 
@@ -1215,7 +1210,7 @@ db::Connection& ApplyRun::repair_connection() {
     db::ConnectOptions options = state_options_;
     options.lock_timeout = milliseconds{0};
     options.statement_timeout = milliseconds{0};
-    repair_ = open_connection(options);
+    repair_ = std::make_unique<db::Connection>(db::Connection::open(options));
   }
   return *repair_;
 }
@@ -1342,7 +1337,8 @@ void ApplyRun::release_lease() noexcept {
   stop_watcher();
   if (!lease_) return;
   try {
-    if (!state_->ok()) state_ = open_connection(state_options_);
+    if (!state_->ok())
+      state_ = std::make_unique<db::Connection>(db::Connection::open(state_options_));
   } catch (const db::DbError&) {
     // Server unreachable: the lease expires after its TTL.
   }

@@ -37,8 +37,7 @@ bool newer_than_plan(const migration::Plan& plan, std::string_view version) {
 
 }  // namespace
 
-db::Connection connect_for_reading(const ConnectionSettings& settings,
-                                   bool catalog_search_path) {
+db::Connection connect_for_reading(const ConnectionSettings& settings, bool catalog_search_path) {
   return db::Connection::open(
       db::state_session(settings.conninfo, kReadingLeaseTtl, catalog_search_path));
 }

@@ -136,7 +136,8 @@ void Lease::heartbeat_loop(db::ConnectOptions options) {
     bool renewed = false;
     bool gone = false;
     try {
-      if (!connection || !connection->ok()) connection = open_connection(options);
+      if (!connection || !connection->ok())
+        connection = std::make_unique<db::Connection>(db::Connection::open(options));
       renewed = renew(*connection);
       gone = !renewed;
     } catch (const db::DbError&) {

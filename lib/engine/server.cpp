@@ -24,10 +24,6 @@ std::int64_t to_int(std::string_view text) {
 
 }  // namespace
 
-std::unique_ptr<db::Connection> open_connection(const db::ConnectOptions& options) {
-  return std::make_unique<db::Connection>(db::Connection::open(options));
-}
-
 sql::Dialect detect_dialect(db::Connection& connection) {
   const db::Result result = connection.exec("SELECT version()");
   const std::string_view version = result.rows() == 1 ? result.get(0, 0) : "";
@@ -73,9 +69,9 @@ std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql
           "pg_catalog.current_database()) AND p.pid" + sql::pg_operator("<>") +
           "pg_catalog.pg_backend_pid() AND ((p.index_relid" + eq +
           "CAST($1 AS pg_catalog.oid) AND p.index_relid" + sql::pg_operator("<>") + zero +
-          ") OR (p.relid" + eq + "CAST($2 AS pg_catalog.oid) AND p.relid" +
-          sql::pg_operator("<>") + zero + " AND COALESCE(p.index_relid, " + zero + ")" + eq +
-          zero + ") OR (p.relid IS NULL AND CAST($3 AS pg_catalog.bool)))"
+          ") OR (p.relid" + eq + "CAST($2 AS pg_catalog.oid) AND p.relid" + sql::pg_operator("<>") +
+          zero + " AND COALESCE(p.index_relid, " + zero + ")" + eq + zero +
+          ") OR (p.relid IS NULL AND CAST($3 AS pg_catalog.bool)))"
           " ORDER BY p.relid IS NULL LIMIT 1",
       {index ? index->oid : oids.object, oids.table,
        std::optional<std::string>(hidden_counts ? "true" : "false")});
@@ -121,8 +117,8 @@ std::optional<IndexState> find_index(db::Connection& connection, const sql::Chan
   if (index_name.schema.empty()) index_name.schema = change.table.schema;
   const db::Result result = connection.exec_params(
       "SELECT c.oid, i.indrelid, i.indisvalid, i.indisready, i.indislive"
-      " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" + eq +
-          "i.indexrelid WHERE " + where,
+      " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" +
+          eq + "i.indexrelid WHERE " + where,
       {by_table ? regclass_text(change.table) : regclass_text(index_name), change.object.name});
   if (result.rows() == 0) return std::nullopt;
   IndexState state;
@@ -146,8 +142,7 @@ std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql
           "pg_catalog.current_database()) AND p.pid" + sql::pg_operator("<>") +
           "pg_catalog.pg_backend_pid() AND ((p.index_relid" + eq +
           "CAST($1 AS pg_catalog.oid)) OR (p.relid" + eq +
-          "pg_catalog.to_regclass($2) AND COALESCE(p.index_relid, CAST(0 AS pg_catalog.oid))" +
-          eq +
+          "pg_catalog.to_regclass($2) AND COALESCE(p.index_relid, CAST(0 AS pg_catalog.oid))" + eq +
           "CAST(0 AS pg_catalog.oid)) OR (p.relid IS NULL AND CAST($3 AS pg_catalog.bool)))"
           " ORDER BY p.relid IS NULL LIMIT 1",
       {index ? std::optional<std::string>(index->oid) : std::optional<std::string>("0"),

@@ -17,10 +17,6 @@
 
 namespace dbmig::engine {
 
-// Opens a connection on the heap (so that it can be held and replaced without
-// moving it). Throws db::DbError like db::Connection::open.
-[[nodiscard]] std::unique_ptr<db::Connection> open_connection(const db::ConnectOptions& options);
-
 // The server's dialect: `SELECT version()` mentioning CockroachDB means
 // cockroach, anything else postgres. Throws db::DbError.
 [[nodiscard]] sql::Dialect detect_dialect(db::Connection& connection);
@@ -43,8 +39,7 @@ struct IndexState {
 
 // PostgreSQL: `change`'s table and index/constraint resolved to OIDs under
 // the connection's search_path (sql::resolve_oids_query). Throws db::DbError.
-[[nodiscard]] sql::ObjectOids resolve_change(db::Connection& connection,
-                                             const sql::Change& change);
+[[nodiscard]] sql::ObjectOids resolve_change(db::Connection& connection, const sql::Change& change);
 
 // The index `oids.object` on the table `oids.table`; nullopt when that OID
 // is no longer an index of that table. Needs no search_path. Throws

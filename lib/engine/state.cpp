@@ -62,7 +62,9 @@ StepRecord read_step_row(const db::Result& result, const StepColumns& c, int row
   if (c.object_oids >= 0 && !result.is_null(row, c.object_oids)) {
     record.object_oids = sql::parse_oids(result.get(row, c.object_oids));
   }
-  if (c.progress >= 0) record.progress = static_cast<int>(optional_int(result, row, c.progress).value_or(0));
+  if (c.progress >= 0) {
+    record.progress = static_cast<int>(optional_int(result, row, c.progress).value_or(0));
+  }
   return record;
 }
 
@@ -172,8 +174,8 @@ std::string StateTables::create_script() const {
          "  PRIMARY KEY (version, step)\n"
          ");\n"
          "INSERT INTO " +
-         state_table() + " (id, schema_version) VALUES (1, " +
-         std::to_string(kStateSchemaVersion) + ") ON CONFLICT DO NOTHING";
+         state_table() + " (id, schema_version) VALUES (1, " + std::to_string(kStateSchemaVersion) +
+         ") ON CONFLICT DO NOTHING";
 }
 
 std::vector<std::string> StateTables::upgrade_statements(int from) const {

@@ -136,8 +136,7 @@ class StateTables {
   [[nodiscard]] std::string write_step_sql(const StepWrite& write) const;
   // SQL (no trailing ';') recording that the first `statements` statements
   // of (version, step) committed.
-  [[nodiscard]] std::string progress_sql(std::string_view version, int step,
-                                         int statements) const;
+  [[nodiscard]] std::string progress_sql(std::string_view version, int step, int statements) const;
   // SQL (no trailing ';') recording `version` as the last verified version.
   [[nodiscard]] std::string advance_version_sql(std::string_view version) const;
   // The same as an assignment for Lease::fence_sql: "version = '...'".

@@ -50,9 +50,8 @@ std::optional<int> verify_file_format(std::string_view content) {
   const std::size_t at = header.rfind(kFormat);
   if (at == std::string_view::npos) return 1;
   int format = 0;
-  for (std::size_t i = at + kFormat.size(); i < header.size() && header[i] >= '0' &&
-                                            header[i] <= '9';
-       ++i) {
+  for (std::size_t i = at + kFormat.size();
+       i < header.size() && header[i] >= '0' && header[i] <= '9'; ++i) {
     format = format * 10 + (header[i] - '0');
   }
   return format;

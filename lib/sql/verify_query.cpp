@@ -56,9 +56,9 @@ std::string index_label(const Change& change) {
 
 std::string pg_index_row(const Change& change, std::string_view select) {
   return "SELECT " + std::string(select) +
-         " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" +
-         pg_op("=") + "i.indexrelid WHERE i.indrelid" + pg_op("=") + regclass(change.table) +
-         " AND c.relname" + pg_op("=") + quote_literal(change.object.name);
+         " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" + pg_op("=") +
+         "i.indexrelid WHERE i.indrelid" + pg_op("=") + regclass(change.table) + " AND c.relname" +
+         pg_op("=") + quote_literal(change.object.name);
 }
 
 std::string pg_create_index(const Change& change) {
@@ -78,8 +78,8 @@ std::string pg_leftover_condition(const std::string& name) {
     return "(pg_catalog.starts_with(o.relname, " + quote_literal(name + "_ccnew") +
            ") OR pg_catalog.starts_with(o.relname, " + quote_literal(name + "_ccold") + "))";
   }
-  return "(pg_catalog.starts_with(o.relname, " + quote_literal(clip(name, 53)) +
-         ") AND o.relname" + pg_op("~") + "'_cc(new|old)[0-9]*$')";
+  return "(pg_catalog.starts_with(o.relname, " + quote_literal(clip(name, 53)) + ") AND o.relname" +
+         pg_op("~") + "'_cc(new|old)[0-9]*$')";
 }
 
 std::string pg_reindex_concurrently(const Change& change) {

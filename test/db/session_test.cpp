@@ -62,12 +62,9 @@ TEST_F(SessionTest, StateSessionOverridesTheRolesSettingsEvenAfterResetAll) {
   const std::string role_conninfo = hostile_role();
   Connection connection = Connection::open(state_session(role_conninfo, 15000ms));
   std::vector<Expected> rows = {
-      {"search_path", "pg_catalog,pg_temp"},
-      {"lock_timeout", "5s"},
-      {"statement_timeout", "10s"},
-      {"idle_in_transaction_session_timeout", "10s"},
-      {"client_encoding", "UTF8"},
-      {"standard_conforming_strings", "on"},
+      {"search_path", "pg_catalog,pg_temp"}, {"lock_timeout", "5s"},
+      {"statement_timeout", "10s"},          {"idle_in_transaction_session_timeout", "10s"},
+      {"client_encoding", "UTF8"},           {"standard_conforming_strings", "on"},
   };
   if (server_major() >= 14) rows.push_back({"idle_session_timeout", "0"});
   if (server_major() >= 17) rows.push_back({"transaction_timeout", "0"});
@@ -80,12 +77,9 @@ TEST_F(SessionTest, StepSessionKeepsTheRolesSearchPathAndStatementTimeoutOnly) {
   const std::string role_conninfo = hostile_role();
   Connection connection = Connection::open(step_session(role_conninfo, 15000ms));
   std::vector<Expected> rows = {
-      {"search_path", "public"},
-      {"lock_timeout", "0"},
-      {"statement_timeout", "7min"},
-      {"idle_in_transaction_session_timeout", "10s"},
-      {"client_encoding", "UTF8"},
-      {"standard_conforming_strings", "on"},
+      {"search_path", "public"},     {"lock_timeout", "0"},
+      {"statement_timeout", "7min"}, {"idle_in_transaction_session_timeout", "10s"},
+      {"client_encoding", "UTF8"},   {"standard_conforming_strings", "on"},
   };
   if (server_major() >= 14) rows.push_back({"idle_session_timeout", "0"});
   expect_settings(connection, rows);

@@ -30,8 +30,8 @@ class PausedRunnerTest : public test::DatabaseTest {
  protected:
   void write_tree(const std::vector<FileRow>& rows) {
     for (const FileRow& row : rows) tree_.write(row.path, row.content);
-    const ProcessResult generated = test::run_process(
-        test::dbmig_command(tree_.root(), {"generate-verify"}), kRunBound);
+    const ProcessResult generated =
+        test::run_process(test::dbmig_command(tree_.root(), {"generate-verify"}), kRunBound);
     ASSERT_EQ(generated.exit_code, 0) << generated.describe();
   }
   ProcessOptions apply() const {
@@ -97,7 +97,9 @@ const FileRow kLater = {"0003-later/up.sql",
                         "UPDATE counters SET n = 100;\nINSERT INTO log VALUES ('later');\n"};
 
 TEST_F(PausedRunnerTest, InAMultiStatementNonTransactionalStepItCommitsNothingMore) {
-  write_tree({kTables, kLog, kSeed,
+  write_tree({kTables,
+              kLog,
+              kSeed,
               {"0002-multi/up-danger-non-transactional.sql",
                "INSERT INTO log VALUES ('first');\n"
                "SELECT pg_sleep(3);\n"
@@ -111,7 +113,9 @@ TEST_F(PausedRunnerTest, InAMultiStatementNonTransactionalStepItCommitsNothingMo
 }
 
 TEST_F(PausedRunnerTest, InATransactionalStepItCommitsNothing) {
-  write_tree({kTables, kLog, kSeed,
+  write_tree({kTables,
+              kLog,
+              kSeed,
               {"0002-tx/up.sql",
                "INSERT INTO log VALUES ('tx');\nSELECT pg_sleep(3);\n"
                "UPDATE counters SET n = n + 1;\n"},
@@ -121,7 +125,9 @@ TEST_F(PausedRunnerTest, InATransactionalStepItCommitsNothing) {
 }
 
 TEST_F(PausedRunnerTest, DuringAConcurrentBuildItRecordsNothing) {
-  write_tree({kTables, kLog, kSeed,
+  write_tree({kTables,
+              kLog,
+              kSeed,
               {"0002-index/up.sql", "CREATE INDEX CONCURRENTLY IF NOT EXISTS log_v ON log (v);\n"},
               kLater});
   auto holder = test::connect_to(conninfo());

@@ -79,8 +79,7 @@ TEST_F(StateUpgradeTest, ApplyUpgradesTablesAnOlderDbmigCreatedAndKeepsTheirHist
   old_dbmig_applied_first_version(tree);
   const ApplyOutcome outcome = run_apply(tree.plan(), conninfo());
   ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
-  EXPECT_EQ(value("SELECT schema_version FROM dbmig.state"),
-            std::to_string(kStateSchemaVersion));
+  EXPECT_EQ(value("SELECT schema_version FROM dbmig.state"), std::to_string(kStateSchemaVersion));
   EXPECT_EQ(value("SELECT version FROM dbmig.state"), "0002-i");
   EXPECT_EQ(value("SELECT runner || ' ' || state FROM dbmig.steps WHERE version = '0001-t'"),
             "old-host:1:00000000 verified");

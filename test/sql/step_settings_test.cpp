@@ -24,19 +24,27 @@ struct Row {
 const Row kRows[] = {
     {"SET client_encoding = 'LATIN1';\nINSERT INTO t VALUES (1);", {pg}, "client_encoding", 1, 5},
     {"SET NAMES 'LATIN1';", {pg}, "client_encoding", 1, 5},
-    {"SET SESSION standard_conforming_strings TO off;", {pg}, "standard_conforming_strings", 1,
-     13},
-    {"SET LOCAL \"standard_conforming_strings\" = off;", {pg}, "standard_conforming_strings", 1,
+    {"SET SESSION standard_conforming_strings TO off;", {pg}, "standard_conforming_strings", 1, 13},
+    {"SET LOCAL \"standard_conforming_strings\" = off;",
+     {pg},
+     "standard_conforming_strings",
+     1,
      11},
     {"INSERT INTO t VALUES (1);\nSET ROLE app;", {pg}, "role", 2, 5},
     {"SET SESSION ROLE app;", {pg}, "role", 1, 13},
-    {"SET LOCAL ROLE app;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);", {pg, true},
-     "role", 1, 11},
+    {"SET LOCAL ROLE app;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);",
+     {pg, true},
+     "role",
+     1,
+     11},
     {"SET SESSION AUTHORIZATION app;", {pg}, "session_authorization", 1, 5},
     {"SET session_authorization = app;", {pg}, "session_authorization", 1, 5},
     {"SELECT pg_catalog.set_config('role', 'app', false);", {pg}, "role", 1, 19},
-    {"SELECT set_config('standard_conforming_strings', 'off', true);", {pg},
-     "standard_conforming_strings", 1, 8},
+    {"SELECT set_config('standard_conforming_strings', 'off', true);",
+     {pg},
+     "standard_conforming_strings",
+     1,
+     8},
     {"SET LOCAL ROLE app;\nCREATE TABLE t (a int);", {pg}, "", 0, 0},
     {"SET search_path = s1;\nCREATE TABLE t (a int);", {pg}, "", 0, 0},
     {"RESET ROLE;\nSELECT set_config('app.flag', 'on', true);", {pg}, "", 0, 0},
@@ -58,8 +66,7 @@ TEST(StepSettings, ChangingWhatTheServerReadsOrWhoDbmigIsIsAnError) {
     }
     ASSERT_NE(found, nullptr);
     EXPECT_EQ(found->severity, Severity::error);
-    EXPECT_NE(found->message.find("changes " + std::string(row.setting) + ","),
-              std::string::npos)
+    EXPECT_NE(found->message.find("changes " + std::string(row.setting) + ","), std::string::npos)
         << found->message;
     const TextPosition at = position_at(row.sql, found->offset);
     EXPECT_EQ(at.line, row.line);

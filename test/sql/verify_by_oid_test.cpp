@@ -30,16 +30,16 @@ TEST(ObjectOids, FormatAndParseRoundTrip) {
 // Every operator of dbmig's PostgreSQL SQL is written OPERATOR(pg_catalog.op):
 // removing those leaves no comparison operator behind.
 void expect_only_qualified_operators(const std::string& query) {
-  const std::string bare = std::regex_replace(query, std::regex(R"(OPERATOR\(pg_catalog\.[^)]+\))"), "");
+  const std::string bare =
+      std::regex_replace(query, std::regex(R"(OPERATOR\(pg_catalog\.[^)]+\))"), "");
   const std::string outside_literals = std::regex_replace(bare, std::regex("'[^']*'"), "''");
   EXPECT_EQ(outside_literals.find_first_of("=<>~"), std::string::npos) << query;
 }
 
 TEST(VerifyQueryByOids, NamesOnlyTheRecordedOidsAndQualifiesEveryOperator) {
-  for (const ChangeKind kind :
-       {ChangeKind::create_index, ChangeKind::create_index_on_only,
-        ChangeKind::reindex_concurrently, ChangeKind::add_constraint,
-        ChangeKind::validate_constraint}) {
+  for (const ChangeKind kind : {ChangeKind::create_index, ChangeKind::create_index_on_only,
+                                ChangeKind::reindex_concurrently, ChangeKind::add_constraint,
+                                ChangeKind::validate_constraint}) {
     const Change change = change_of(kind);
     const std::string query = verify_query_by_oids(change, {"16384", "16390"});
     SCOPED_TRACE(query);
