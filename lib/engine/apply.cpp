@@ -142,10 +142,13 @@ class ApplyRun {
         reporter_(reporter),
         tables_(connection.state_schema),
         runner_(make_runner_identity()) {
-    // Names are resolved on the step connection only; the state connection
-    // runs dbmig's own SQL, with pg_catalog as its only search_path.
-    state_options_ = db::state_session(connection.conninfo, options.lease_ttl);
-    heartbeat_options_ = db::state_session(connection.conninfo, options.lease_ttl);
+    // PostgreSQL: names are resolved on the step connection only; the state
+    // connection runs dbmig's own SQL, with pg_catalog as its only
+    // search_path. CockroachDB proofs resolve names where they run, and it
+    // has no user-defined operators: its connections keep the database's.
+    const bool pinned = plan.dialect == sql::Dialect::postgres;
+    state_options_ = db::state_session(connection.conninfo, options.lease_ttl, pinned);
+    heartbeat_options_ = db::state_session(connection.conninfo, options.lease_ttl, pinned);
     step_options_ = db::step_session(connection.conninfo, options.lease_ttl);
   }
 
@@ -200,6 +203,7 @@ class ApplyRun {
   void run_statement(const PlannedVersion& version, const PlannedStep& step, std::size_t index);
   void run_fenced(const PlannedVersion& version, const PlannedStep& step, std::size_t index);
   void require_lease_margin();
+  void throw_if_lease_gone();
   void record_progress(const PlannedVersion& version, const PlannedStep& step, std::size_t index);
   std::string lease_margin_sql() const;
   void wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
@@ -842,6 +846,7 @@ bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedSt
   } catch (const db::DbError& error) {
     monitor.stop();
     if (current != nullptr && !error.connection_lost()) resolve_targets_of(step, *current);
+    if (error.connection_lost()) throw_if_lease_gone();
     throw_if_stopped();
     if (!error.connection_lost()) fail_if_left_invalid(version, step, error);
     fail_on_db_error(version, step, error);
@@ -937,6 +942,28 @@ void ApplyRun::run_fenced(const PlannedVersion& version, const PlannedStep& step
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, milliseconds{2000});
   }
+}
+
+// The step connection broke: when the lease is no longer ours by the
+// server's state row (a paused runner's session ended by
+// idle_in_transaction_session_timeout while another runner took over), that
+// is the failure to report. Any doubt leaves the connection error standing.
+void ApplyRun::throw_if_lease_gone() {
+  try {
+    if (!state_->ok()) {
+      state_ = std::make_unique<db::Connection>(db::Connection::open(state_options_));
+    }
+    const db::Result holder = state_->exec_params(
+        "SELECT lease_token, lease_owner FROM " + tables_.state_table() + " WHERE id = 1", {});
+    if (holder.rows() == 1 && holder.get(0, 0) == std::to_string(lease_->token()) &&
+        holder.get(0, 1) == runner_) {
+      return;
+    }
+  } catch (const db::DbError&) {
+    return;
+  }
+  lease_->mark_lost();
+  throw_lease_lost(runner_);
 }
 
 // A fenced write of the step's progress, on the step connection (the state
@@ -1100,10 +1127,13 @@ void ApplyRun::report_running_changes(const PlannedVersion& version, const Plann
       }
       continue;
     }
-    const auto index = change.kind == sql::ChangeKind::reindex_concurrently
-                           ? std::nullopt
-                           : find_index(*state_, watched[i]);
-    if (const auto build = find_index_build(*state_, watched[i], index)) {
+    sql::ObjectOids oids = watched[i];
+    const bool index_change = change.kind != sql::ChangeKind::reindex_concurrently;
+    if (index_change && oids.object == "0" && oids.table != "0") {
+      oids.object = index_on_table(*state_, oids.table, change.object.name);  // made since
+    }
+    const auto index = index_change ? find_index(*state_, oids) : std::nullopt;
+    if (const auto build = find_index_build(*state_, oids, index)) {
       report_build(version, step, *build);
     }
   }
@@ -1159,7 +1189,10 @@ void ApplyRun::load_targets(const PlannedVersion& version, const PlannedStep& st
     }
     return;
   }
-  for (std::size_t i = 0; i < targets_.size(); ++i) targets_[i] = (*record->object_oids)[i];
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    const sql::ObjectOids& recorded = (*record->object_oids)[i];
+    if (recorded.object != "0") targets_[i] = recorded;
+  }
 }
 
 // The change's OIDs; when not known yet, its names resolved on the step
@@ -1169,7 +1202,8 @@ const sql::ObjectOids& ApplyRun::target_of(const PlannedStep& step, const sql::C
     targets_.assign(step.analysis.changes.size(), std::nullopt);
   }
   std::optional<sql::ObjectOids>& target = targets_[index_of(step, change)];
-  if (!target) target = resolve_change(*step_, change);
+  // An object that did not exist yet (a build not started) is looked up again.
+  if (!target || target->object == "0") target = resolve_change(*step_, change);
   return *target;
 }
 
@@ -1196,7 +1230,7 @@ std::optional<std::vector<sql::ObjectOids>> ApplyRun::known_targets() const {
   if (plan_.dialect != sql::Dialect::postgres) return std::nullopt;
   std::vector<sql::ObjectOids> known;
   for (const auto& target : targets_) {
-    if (!target) return std::nullopt;
+    if (!target || target->object == "0") return std::nullopt;
     known.push_back(*target);
   }
   return known;
@@ -1225,7 +1259,11 @@ StepWrite ApplyRun::step_write(const PlannedVersion& version, const PlannedStep&
   write.state = state;
   write.transactional = runs_in_one_transaction(step);
   write.runner = runner_;
-  if (targets_.size() == step.analysis.changes.size()) write.object_oids = known_targets();
+  // A 'started' row records no OIDs: before its statements run, the names
+  // resolve under the default search_path, not necessarily to the step's.
+  if (targets_.size() == step.analysis.changes.size() && state != StepState::started) {
+    write.object_oids = known_targets();
+  }
   return write;
 }
 

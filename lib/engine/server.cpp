@@ -38,6 +38,17 @@ sql::ObjectOids resolve_change(db::Connection& connection, const sql::Change& ch
   return parsed->front();
 }
 
+std::string index_on_table(db::Connection& connection, const std::string& table_oid,
+                           const std::string& index_name) {
+  const std::string eq = sql::pg_operator("=");
+  return connection
+      .query_value("SELECT c.oid FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" +
+                       eq + "i.indexrelid WHERE i.indrelid" + eq +
+                       "CAST($1 AS pg_catalog.oid) AND c.relname" + eq + "$2",
+                   {table_oid, index_name})
+      .value_or("0");
+}
+
 std::optional<IndexState> find_index(db::Connection& connection, const sql::ObjectOids& oids) {
   if (oids.object == "0") return std::nullopt;
   const std::string eq = sql::pg_operator("=");

@@ -41,6 +41,12 @@ struct IndexState {
 // the connection's search_path (sql::resolve_oids_query). Throws db::DbError.
 [[nodiscard]] sql::ObjectOids resolve_change(db::Connection& connection, const sql::Change& change);
 
+// The OID of the index named `index_name` on the table whose OID is
+// `table_oid` (a name in the table's own schema: no search_path involved);
+// "0" when there is none yet. Throws db::DbError.
+[[nodiscard]] std::string index_on_table(db::Connection& connection, const std::string& table_oid,
+                                         const std::string& index_name);
+
 // The index `oids.object` on the table `oids.table`; nullopt when that OID
 // is no longer an index of that table. Needs no search_path. Throws
 // db::DbError.

@@ -101,7 +101,8 @@ std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
 // Only the steps/state tables are read; nothing is written.
 void inspect(const migration::Plan& plan, const ConnectionSettings& connection_settings,
              StatusFindings& findings) {
-  db::Connection connection = connect_for_reading(connection_settings, true);
+  db::Connection connection =
+      connect_for_reading(connection_settings, plan.dialect == sql::Dialect::postgres);
   findings.server_dialect = detect_dialect(connection);
   findings.state = StateTables(connection_settings.state_schema).read(connection);
   findings.version_problem = unknown_version_problem(plan, findings.state);
