@@ -135,6 +135,22 @@ std::optional<std::vector<sql::ObjectOids>> recorded_oids(const migration::Plan&
   return record->object_oids;
 }
 
+// Says which steps' proofs resolve names (rows an older dbmig wrote).
+void warn_about_steps_without_oids(const migration::Plan& plan, const DatabaseState& state,
+                                   Reporter& reporter) {
+  if (plan.dialect != sql::Dialect::postgres) return;
+  for (const AppliedStep& applied : applied_steps(plan, state)) {
+    if (applied.step->analysis.changes.empty()) continue;
+    if (recorded_oids(plan, state, *applied.version, *applied.step)) continue;
+    reporter.diagnostic(
+        {.severity = Severity::warning,
+         .file = step_label(applied.version->name, applied.step->file.file_name),
+         .message = "recorded without the OIDs of its objects (by an older dbmig): its proofs "
+                    "resolve the names with the database's default search_path",
+         .hint = ""});
+  }
+}
+
 std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& state,
                               db::Connection& connection) {
   const std::vector<AppliedStep> steps = applied_steps(plan, state);
@@ -265,6 +281,7 @@ ExitCode verify(const migration::Plan& plan, const ConnectionSettings& connectio
   if (auto problem = unknown_version_problem(plan, state)) {
     throw Failure(ExitCode::usage_error, problem->message, problem->hint);
   }
+  warn_about_steps_without_oids(plan, state, reporter);
   const std::vector<Proof> proofs = run_proofs(plan, state, connection);
   const ExitCode code = exit_code_of(proofs);
   reporter.result(document(plan, state, proofs, code), text(state, proofs));
