@@ -40,11 +40,13 @@ engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
 }
 
 // Missing or stale verify files stop apply before it connects (exit 3);
-// spurious ones do not change any proof and are only warned about.
+// spurious and outdated ones (an older dbmig's, for the same step: the
+// engine runs the proofs it generates itself) are only warned about.
 void require_current_verify_files(const migration::Plan& plan, engine::Reporter& reporter) {
   int blocking = 0;
   for (const migration::VerifyFileProblem& problem : migration::check_verify_files(plan)) {
-    const bool spurious = problem.kind == migration::VerifyFileProblem::Kind::spurious;
+    const bool spurious = problem.kind == migration::VerifyFileProblem::Kind::spurious ||
+                          problem.kind == migration::VerifyFileProblem::Kind::outdated;
     if (!spurious) ++blocking;
     reporter.diagnostic({.severity = spurious ? Severity::warning : Severity::error,
                          .file = problem.path.string(),

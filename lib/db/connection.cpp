@@ -13,6 +13,8 @@
 #include <array>
 #include <cctype>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <utility>
 
 #include "core/text.h"
@@ -157,7 +159,12 @@ struct Parameters {
   }
 };
 
-Parameters connect_parameters(const ConnectOptions& options) {
+constexpr int kIdleSessionTimeoutSince = 140000;  // PostgreSQL 14
+constexpr int kTransactionTimeoutSince = 170000;  // PostgreSQL 17
+
+std::string millis(std::chrono::milliseconds duration) { return std::to_string(duration.count()); }
+
+Parameters connect_parameters(const ConnectOptions& options, int server_version) {
   Parameters parameters;
   parameters.add("connect_timeout", std::to_string(options.connect_timeout.count()));
   parameters.add("keepalives", options.keepalives ? "1" : "0");
@@ -168,14 +175,47 @@ Parameters connect_parameters(const ConnectOptions& options) {
   }
   if (!options.conninfo.empty()) parameters.add("dbname", options.conninfo);
   parameters.add("application_name", options.application_name);
+  parameters.add("client_encoding", "UTF8");
   std::string startup = options_of(options.conninfo);
-  if (options.idle_in_transaction_timeout) {
+  for (const std::string& setting : options.startup_settings(server_version)) {
     if (!startup.empty()) startup += ' ';
-    startup += "-c idle_in_transaction_session_timeout=" +
-               std::to_string(options.idle_in_transaction_timeout->count());
+    startup += "-c " + setting;
   }
-  if (!startup.empty()) parameters.add("options", startup);
+  parameters.add("options", startup);
   return parameters;
+}
+
+// Whether `options` asks for a setting that only some server versions have.
+bool depends_on_version(const ConnectOptions& options) {
+  return options.never_idle_out || options.no_transaction_timeout;
+}
+
+// The server version each conninfo answered with, for the process: the
+// version-dependent startup options are chosen from it.
+class KnownVersions {
+ public:
+  int find(const std::string& conninfo) {
+    std::lock_guard lock(mutex_);
+    const auto found = versions_.find(conninfo);
+    return found == versions_.end() ? 0 : found->second;
+  }
+  void remember(const std::string& conninfo, int version) {
+    std::lock_guard lock(mutex_);
+    versions_[conninfo] = version;
+  }
+  void forget(const std::string& conninfo) {
+    std::lock_guard lock(mutex_);
+    versions_.erase(conninfo);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, int> versions_;
+};
+
+KnownVersions& known_versions() {
+  static KnownVersions versions;
+  return versions;
 }
 
 }  // namespace
@@ -185,6 +225,12 @@ void Result::Deleter::operator()(pg_result* result) const noexcept { PQclear(res
 int Result::rows() const { return result_ ? PQntuples(result_.get()) : 0; }
 
 int Result::columns() const { return result_ ? PQnfields(result_.get()) : 0; }
+
+int Result::column_index(std::string_view name) const {
+  if (!result_) return -1;
+  const std::string quoted = "\"" + std::string(name) + "\"";
+  return PQfnumber(result_.get(), quoted.c_str());
+}
 
 bool Result::is_null(int row, int column) const {
   return PQgetisnull(result_.get(), row, column) != 0;
@@ -198,6 +244,10 @@ std::string_view Result::get(int row, int column) const {
 std::optional<std::string> Result::get_optional(int row, int column) const {
   if (is_null(row, column)) return std::nullopt;
   return std::string(get(row, column));
+}
+
+bool Result::get_bool(int row, int column) const {
+  return !is_null(row, column) && is_true(get(row, column));
 }
 
 long Result::affected_rows() const {
@@ -216,8 +266,51 @@ Connection::Connection(Connection&&) noexcept = default;
 Connection& Connection::operator=(Connection&&) noexcept = default;
 Connection::~Connection() = default;
 
-Connection Connection::open(const ConnectOptions& options) {
-  const Parameters parameters = connect_parameters(options);
+std::vector<std::string> ConnectOptions::startup_settings(int server_version) const {
+  std::vector<std::string> settings{"standard_conforming_strings=on"};
+  if (catalog_search_path) settings.emplace_back("search_path=pg_catalog,pg_temp");
+  if (idle_in_transaction_timeout) {
+    settings.push_back("idle_in_transaction_session_timeout=" +
+                       millis(*idle_in_transaction_timeout));
+  }
+  if (lock_timeout) settings.push_back("lock_timeout=" + millis(*lock_timeout));
+  if (statement_timeout) settings.push_back("statement_timeout=" + millis(*statement_timeout));
+  if (never_idle_out && server_version >= kIdleSessionTimeoutSince) {
+    settings.emplace_back("idle_session_timeout=0");
+  }
+  if (no_transaction_timeout && server_version >= kTransactionTimeoutSince) {
+    settings.emplace_back("transaction_timeout=0");
+  }
+  return settings;
+}
+
+ConnectOptions state_session(std::string conninfo, std::chrono::milliseconds lease_ttl,
+                             bool catalog_search_path) {
+  const auto at_least = [](std::chrono::milliseconds value) {
+    return std::max(value, std::chrono::milliseconds{100});
+  };
+  ConnectOptions options;
+  options.conninfo = std::move(conninfo);
+  options.catalog_search_path = catalog_search_path;
+  options.idle_in_transaction_timeout = at_least(lease_ttl * 2 / 3);
+  options.lock_timeout = at_least(lease_ttl / 3);
+  options.statement_timeout = at_least(lease_ttl * 2 / 3);
+  options.never_idle_out = true;
+  options.no_transaction_timeout = true;
+  return options;
+}
+
+ConnectOptions step_session(std::string conninfo, std::chrono::milliseconds lease_ttl) {
+  ConnectOptions options;
+  options.conninfo = std::move(conninfo);
+  options.idle_in_transaction_timeout = std::max(lease_ttl * 2 / 3, std::chrono::milliseconds{100});
+  options.lock_timeout = std::chrono::milliseconds{0};
+  options.never_idle_out = true;
+  return options;
+}
+
+Connection Connection::connect(const ConnectOptions& options, int server_version) {
+  const Parameters parameters = connect_parameters(options, server_version);
   std::vector<const char*> keywords;
   std::vector<const char*> values;
   for (std::size_t i = 0; i < parameters.keywords.size(); ++i) {
@@ -238,6 +331,27 @@ Connection Connection::open(const ConnectOptions& options) {
   return connection;
 }
 
+// A first connection to a conninfo whose server version is not known yet
+// carries only the settings every version has; when its version has more of
+// those asked for, a second connection carries them.
+Connection Connection::open(const ConnectOptions& options) {
+  if (!depends_on_version(options)) return connect(options, 0);
+  KnownVersions& versions = known_versions();
+  if (const int known = versions.find(options.conninfo); known != 0) {
+    try {
+      return connect(options, known);
+    } catch (const DbError&) {
+      versions.forget(options.conninfo);  // perhaps another server now: learn again next time
+      throw;
+    }
+  }
+  Connection first = connect(options, 0);
+  const int version = first.server_version();
+  versions.remember(options.conninfo, version);
+  if (options.startup_settings(version) == options.startup_settings(0)) return first;
+  return connect(options, version);
+}
+
 Result Connection::check(pg_conn* conn, pg_result* result, std::string_view statement) {
   if (auto error = error_of(conn, result, statement)) {
     if (result != nullptr) {
@@ -252,8 +366,23 @@ Result Connection::check(pg_conn* conn, pg_result* result, std::string_view stat
 
 Result Connection::exec(std::string_view sql) {
   const std::string text(sql);
-  PGresult* raw = conn_ ? PQexec(conn_.get(), text.c_str()) : nullptr;
+  PGresult* raw =
+      conn_ ? PQexecParams(conn_.get(), text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)
+            : nullptr;
   return check(conn_.get(), raw, sql);
+}
+
+std::optional<std::string> Connection::query_value(
+    std::string_view sql, const std::vector<std::optional<std::string>>& params) {
+  const Result result = exec_params(sql, params);
+  if (result.rows() == 0 || result.columns() == 0) return std::nullopt;
+  return result.get_optional(0, 0);
+}
+
+bool Connection::query_bool(std::string_view sql,
+                            const std::vector<std::optional<std::string>>& params) {
+  const Result result = exec_params(sql, params);
+  return result.rows() == 1 && result.columns() >= 1 && result.get_bool(0, 0);
 }
 
 Result Connection::exec_params(std::string_view sql,
@@ -310,5 +439,37 @@ bool Connection::ok() const { return conn_ && PQstatus(conn_.get()) == CONNECTIO
 int Connection::server_version() const { return conn_ ? PQserverVersion(conn_.get()) : 0; }
 
 int Connection::backend_pid() const { return conn_ ? PQbackendPID(conn_.get()) : 0; }
+
+bool is_true(std::string_view text) { return text == "t" || text == "true"; }
+
+void rollback_quietly(Connection& connection) noexcept {
+  try {
+    connection.exec("ROLLBACK");
+  } catch (const std::exception&) {
+    // No transaction, or the connection is gone: the caller reports the first error.
+  }
+}
+
+Transaction::Transaction(Connection& connection, std::string_view begin)
+    : connection_(&connection) {
+  connection.exec(begin);
+}
+
+Transaction Transaction::adopt(Connection& connection) noexcept { return Transaction(&connection); }
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : connection_(std::exchange(other.connection_, nullptr)) {}
+
+Transaction::~Transaction() { rollback(); }
+
+void Transaction::commit() {
+  Connection* connection = std::exchange(connection_, nullptr);
+  if (connection != nullptr) connection->exec("COMMIT");
+}
+
+void Transaction::rollback() noexcept {
+  Connection* connection = std::exchange(connection_, nullptr);
+  if (connection != nullptr) rollback_quietly(*connection);
+}
 
 }  // namespace dbmig::db

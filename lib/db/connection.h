@@ -4,6 +4,7 @@
 // become DbError (error.h).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <initializer_list>
 #include <memory>
@@ -25,11 +26,17 @@ class Result {
   Result() = default;
   [[nodiscard]] int rows() const;
   [[nodiscard]] int columns() const;
+  // The number of the column named `name` (PQfnumber: exact, case
+  // sensitive when quoted), or -1 when the result has no such column.
+  [[nodiscard]] int column_index(std::string_view name) const;
   [[nodiscard]] bool is_null(int row, int column) const;
   // The value as text ("" for NULL). Precondition: row/column in range.
   [[nodiscard]] std::string_view get(int row, int column) const;
   // The value, or nullopt for NULL.
   [[nodiscard]] std::optional<std::string> get_optional(int row, int column) const;
+  // True when the value is boolean true ("t" / "true"); false for anything
+  // else, NULL included. Precondition: row/column in range.
+  [[nodiscard]] bool get_bool(int row, int column) const;
   // Rows affected by INSERT/UPDATE/DELETE (PQcmdTuples), 0 when not applicable.
   [[nodiscard]] long affected_rows() const;
   // The command tag, e.g. "CREATE INDEX", "UPDATE 1".
@@ -46,18 +53,65 @@ class Result {
 
 // How open() builds libpq's parameters (PQconnectdbParams, expand_dbname=1):
 // connect_timeout and keepalives come first, so a value written in
-// `conninfo` wins over them; application_name comes after, so dbmig's name
-// wins; `options` is merged: the conninfo's own `options` value followed by
-// `-c idle_in_transaction_session_timeout=<ms>` (which therefore wins).
+// `conninfo` wins over them; application_name and client_encoding=UTF8 come
+// after, so dbmig's wins; `options` is merged: the conninfo's own `options`
+// value followed by dbmig's `-c name=value` startup options (which therefore
+// win). Startup options survive RESET ALL and override what the role or
+// database sets (ALTER ROLE ... SET), which a session-level SET would not.
+//
+// Every connection gets standard_conforming_strings=on. The other settings
+// are chosen by the caller (state_session / step_session give dbmig's two
+// kinds); those that exist only from a server version on
+// (idle_session_timeout: PostgreSQL 14, transaction_timeout: 17) are sent
+// only to a server that has them: open() learns the server's version from a
+// first connection to `conninfo` (remembered for the process) and, when the
+// version calls for such settings, connects again with them.
 struct ConnectOptions {
   // A postgres:// URL or key=value conninfo; "" means libpq's own PG* defaults.
   std::string conninfo;
   std::string application_name = "dbmig";
   // When set, sent as the startup option idle_in_transaction_session_timeout.
   std::optional<std::chrono::milliseconds> idle_in_transaction_timeout;
+  // When set, sent as the startup options lock_timeout / statement_timeout
+  // (0 = none, whatever the role sets).
+  std::optional<std::chrono::milliseconds> lock_timeout;
+  std::optional<std::chrono::milliseconds> statement_timeout;
+  // search_path=pg_catalog,pg_temp: dbmig's own SQL cannot be redirected to
+  // objects another role planted.
+  bool catalog_search_path = false;
+  // idle_session_timeout=0 (PostgreSQL >= 14): a role's idle timeout cannot
+  // end the session while dbmig waits on another connection.
+  bool never_idle_out = false;
+  // transaction_timeout=0 (PostgreSQL >= 17).
+  bool no_transaction_timeout = false;
   std::chrono::seconds connect_timeout{10};  // libpq connect_timeout
   bool keepalives = true;                    // TCP keepalives (idle 10s, interval 5s, count 3)
+
+  // The `-c name=value` settings open() sends to a server of
+  // `server_version` (PQserverVersion), in order, without the conninfo's.
+  [[nodiscard]] std::vector<std::string> startup_settings(int server_version) const;
 };
+
+// dbmig's state and heartbeat connections (and the read-only commands'):
+// search_path=pg_catalog,pg_temp, idle_session_timeout=0,
+// transaction_timeout=0, idle_in_transaction_session_timeout = 2/3 of
+// `lease_ttl`, lock_timeout = 1/3 of it and statement_timeout = 2/3 of it
+// (each at least 100 ms), so that neither a role's settings nor a stuck
+// statement can outlive the lease. `catalog_search_path` false keeps the
+// database's search_path (for a connection that must resolve the names a
+// step wrote).
+[[nodiscard]] ConnectOptions state_session(std::string conninfo,
+                                           std::chrono::milliseconds lease_ttl,
+                                           bool catalog_search_path = true);
+
+// dbmig's step connection: the database's and role's search_path and
+// statement_timeout (the documented policy: a statement_timeout the operator
+// set bounds a concurrent build too, and a build it cancels is reported
+// INVALID at once, docs/apply.md), lock_timeout=0 (transactional steps set
+// their own with SET LOCAL), idle_session_timeout=0 and
+// idle_in_transaction_session_timeout = 2/3 of `lease_ttl`.
+[[nodiscard]] ConnectOptions step_session(std::string conninfo,
+                                          std::chrono::milliseconds lease_ttl);
 
 class Connection {
  public:
@@ -72,17 +126,26 @@ class Connection {
   Connection& operator=(Connection&&) noexcept;
   ~Connection();
 
-  // Runs one statement with the simple protocol and returns its result.
-  // Throws DbError on any failure (connection_lost() when the connection
-  // broke or was never open; during_commit when `sql` is COMMIT/END).
-  // COPY FROM STDIN / TO STDOUT is not supported: DbError, the copy ended,
-  // the connection still usable.
+  // Runs one statement with the extended protocol (no parameters) and
+  // returns its result: the server refuses a text it would read as several
+  // commands (42601), so what runs is one statement. Throws DbError on any
+  // failure (connection_lost() when the connection broke or was never open;
+  // during_commit when `sql` is COMMIT/END). COPY FROM STDIN / TO STDOUT is
+  // not supported: DbError, the copy ended, the connection still usable.
   Result exec(std::string_view sql);
 
   // Runs one statement with $1..$n text parameters (nullopt = NULL).
   Result exec_params(std::string_view sql,
                      std::initializer_list<std::optional<std::string>> params);
   Result exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params);
+
+  // The first column of the first row of `sql` ($1..$n parameters), or
+  // nullopt when there is no row or the value is NULL. Throws DbError.
+  std::optional<std::string> query_value(
+      std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
+  // True when `sql` returns one row whose first column is boolean true;
+  // false for false, NULL or no row. Throws DbError.
+  bool query_bool(std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
 
   // Sends `sql` (possibly several statements) as ONE simple-protocol Query
   // message and returns every statement's result in order. On an error it
@@ -110,12 +173,47 @@ class Connection {
     void operator()(pg_conn* conn) const noexcept;
   };
   Connection() = default;
+  // One PQconnectdbParams with the settings for a server of `server_version`.
+  static Connection connect(const ConnectOptions& options, int server_version);
   // The one place a single-statement result is judged: a Result, or DbError
   // thrown (the PGresult freed, a pending COPY ended, the connection drained).
   static Result check(pg_conn* conn, pg_result* result, std::string_view statement);
   std::unique_ptr<pg_conn, Deleter> conn_;
   struct CancelHandle;
   std::unique_ptr<CancelHandle> cancel_;  // PGcancel, created at connect
+};
+
+// True for a boolean's text as the server sends it ("t", or "true").
+[[nodiscard]] bool is_true(std::string_view text);
+
+// ROLLBACK on `connection`, ignoring every error (no transaction open, the
+// connection gone): for paths where the first error is the one to report.
+void rollback_quietly(Connection& connection) noexcept;
+
+// A transaction on a connection, rolled back quietly when the guard leaves
+// scope without commit() (an exception, an early return). Move-only.
+class Transaction {
+ public:
+  // Sends `begin` (BEGIN, or BEGIN ISOLATION LEVEL ...). Throws DbError.
+  explicit Transaction(Connection& connection, std::string_view begin = "BEGIN");
+  // Guards a transaction the caller opens itself in the same message as its
+  // first statements (one round trip: "BEGIN; ..." through exec_script).
+  [[nodiscard]] static Transaction adopt(Connection& connection) noexcept;
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  // COMMIT. Throws DbError (outcome_unknown() when the connection broke
+  // while COMMIT was in flight); the guard then no longer rolls back.
+  void commit();
+  // ROLLBACK now, quietly; the guard is done.
+  void rollback() noexcept;
+
+ private:
+  explicit Transaction(Connection* connection) noexcept : connection_(connection) {}
+  Connection* connection_;  // nullptr once committed or rolled back
 };
 
 // `conninfo` with any password replaced by "********": works for URLs

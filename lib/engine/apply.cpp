@@ -49,12 +49,13 @@ using std::chrono::steady_clock;
 constexpr int kTransactionAttempts = 6;  // the first try and 5 retries
 // A transactional step larger than this is sent in several messages.
 constexpr std::size_t kMessageBytes = std::size_t{1} << 20;
+// After every step (SPEC 9): the role, the session authorization and every
+// setting the step changed go back to the connection's own.
+constexpr std::string_view kResetSession = "RESET ROLE;\nRESET SESSION AUTHORIZATION;\nRESET ALL";
 
 milliseconds elapsed_since(steady_clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(steady_clock::now() - start);
 }
-
-bool is_true(std::string_view text) { return text == "t" || text == "true"; }
 
 std::string step_label(const PlannedVersion& version, const PlannedStep& step) {
   return version.name + "/" + step.file.file_name;
@@ -69,12 +70,20 @@ std::string describe_db_error(const db::DbError& error) {
   return text;
 }
 
-void rollback_quietly(db::Connection& connection) {
-  try {
-    connection.exec("ROLLBACK");
-  } catch (const db::DbError&) {
-    // Connection gone or no transaction: the caller reports the first error.
+// Position of `change` in the step's changes (changes are copied around by
+// value: found by what they are).
+std::size_t index_of(const PlannedStep& step, const sql::Change& change) {
+  const auto& changes = step.analysis.changes;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    if (&changes[i] == &change) return i;
   }
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    if (changes[i].offset == change.offset && changes[i].kind == change.kind &&
+        changes[i].object.name == change.object.name) {
+      return i;
+    }
+  }
+  return 0;
 }
 
 // Where apply starts and stops in plan.versions: [first, end).
@@ -133,8 +142,14 @@ class ApplyRun {
         reporter_(reporter),
         tables_(connection.state_schema),
         runner_(make_runner_identity()) {
-    connect_options_.conninfo = connection.conninfo;
-    connect_options_.idle_in_transaction_timeout = options.lease_ttl * 2 / 3;
+    // PostgreSQL: names are resolved on the step connection only; the state
+    // connection runs dbmig's own SQL, with pg_catalog as its only
+    // search_path. CockroachDB proofs resolve names where they run, and it
+    // has no user-defined operators: its connections keep the database's.
+    const bool pinned = plan.dialect == sql::Dialect::postgres;
+    state_options_ = db::state_session(connection.conninfo, options.lease_ttl, pinned);
+    heartbeat_options_ = db::state_session(connection.conninfo, options.lease_ttl, pinned);
+    step_options_ = db::step_session(connection.conninfo, options.lease_ttl);
   }
 
   ExitCode run();
@@ -157,7 +172,7 @@ class ApplyRun {
   void run_transactional(const PlannedVersion& version, const PlannedStep& step, bool last);
   struct TransactionScript {
     std::string head;       // before the step's file: BEGIN, lock_timeout
-    std::string tail;       // after it: proofs, RESET ALL, records (no fence, no COMMIT)
+    std::string tail;       // after it: RESET ROLE, proofs, OIDs, records (no fence, no COMMIT)
     std::size_t own = 0;    // results of dbmig's statements after the step's own, fence included
     std::string fence_set;  // PostgreSQL: the version advance, assigned by the fence's UPDATE
   };
@@ -181,27 +196,45 @@ class ApplyRun {
                                                  const PlannedStep& step);
   std::vector<sql::Change> earlier_jobs_running(const PlannedStep& step, const StepRecord* record);
   bool execute_statements(const PlannedVersion& version, const PlannedStep& step,
-                          const std::vector<sql::Change>& awaited, const std::string& since);
+                          const std::vector<sql::Change>& awaited, const std::string& since,
+                          int resume_from);
+  enum class StatementMode { session, fenced, autocommit };
+  StatementMode mode_of(const PlannedStep& step, std::size_t index) const;
+  void run_statement(const PlannedVersion& version, const PlannedStep& step, std::size_t index);
+  void run_fenced(const PlannedVersion& version, const PlannedStep& step, std::size_t index);
+  void require_lease_margin();
+  void throw_if_lease_gone();
+  void record_progress(const PlannedVersion& version, const PlannedStep& step, std::size_t index);
+  std::string lease_margin_sql() const;
   void wait_for_proofs(const PlannedVersion& version, const PlannedStep& step,
                        std::vector<sql::Change> changes, const std::string& since);
   void check_change_progress(const PlannedVersion& version, const PlannedStep& step,
                              const sql::Change& change, const std::string& since);
   void check_index_progress(const PlannedVersion& version, const PlannedStep& step,
                             const sql::Change& change);
-  bool proof_holds(const sql::Change& change);
+  bool proof_holds(const PlannedStep& step, const sql::Change& change);
+  // The objects of the step's proofs (PostgreSQL; SPEC 9).
+  void load_targets(const PlannedVersion& version, const PlannedStep& step,
+                    const StepRecord* record);
+  const sql::ObjectOids& target_of(const PlannedStep& step, const sql::Change& change);
+  void resolve_targets_of(const PlannedStep& step, const sql::Statement& statement) noexcept;
+  std::optional<std::vector<sql::ObjectOids>> known_targets() const;
+  db::Connection& repair_connection();
   void reset_session();
   void report_job(const PlannedVersion& version, const PlannedStep& step,
                   const SchemaChangeJob& job);
   void report_build(const PlannedVersion& version, const PlannedStep& step,
                     const IndexBuild& build);
   void report_running_changes(const PlannedVersion& version, const PlannedStep& step,
-                              const std::string& since);
+                              const std::string& since,
+                              const std::vector<sql::ObjectOids>& watched);
 
   // Recording.
   StepWrite step_write(const PlannedVersion& version, const PlannedStep& step,
                        StepState state) const;
   void record_step(const PlannedVersion& version, const PlannedStep& step, StepState state,
-                   std::optional<std::int64_t> duration_ms, bool advance);
+                   std::optional<std::int64_t> duration_ms, bool advance,
+                   std::optional<int> progress = std::nullopt);
   [[noreturn]] void fail_step(const PlannedVersion& version, const PlannedStep& step,
                               const std::string& message, const std::string& hint);
   [[noreturn]] void fail_on_db_error(const PlannedVersion& version, const PlannedStep& step,
@@ -215,6 +248,8 @@ class ApplyRun {
                    milliseconds duration);
   std::string current_server_time();
 
+  void upgrade_state_tables();
+
   // Lifetime of the connections, the lease and the watcher thread.
   void start_watcher();
   void stop_watcher() noexcept;
@@ -225,9 +260,16 @@ class ApplyRun {
   Reporter& reporter_;
   StateTables tables_;
   std::string runner_;
-  db::ConnectOptions connect_options_;
+  db::ConnectOptions state_options_;
+  db::ConnectOptions heartbeat_options_;
+  db::ConnectOptions step_options_;
   std::unique_ptr<db::Connection> state_;
   std::unique_ptr<db::Connection> step_;
+  std::unique_ptr<db::Connection> repair_;  // --repair's drops (catalog search_path)
+  // Per change of the current step, its objects' OIDs once known: recorded
+  // by an earlier run, or resolved on the step connection right after the
+  // statement that makes the change (under the step's own search_path).
+  std::vector<std::optional<sql::ObjectOids>> targets_;
   std::unique_ptr<Lease> lease_;
   DatabaseState database_;
   std::thread watcher_;
@@ -242,7 +284,7 @@ class ApplyRun {
 
 ExitCode ApplyRun::run() {
   install_interrupt_handlers();
-  state_ = open_connection(connect_options_);
+  state_ = std::make_unique<db::Connection>(db::Connection::open(state_options_));
   check_dialect();
   database_ = tables_.read(*state_);
   const Range range = resolve(database_);
@@ -377,13 +419,14 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
   });
   try {
     database_ = tables_.read(*state_);
+    upgrade_state_tables();
     range = resolve(database_);
     if (range.empty()) {
       release_lease();
       return report_up_to_date(database_, " (applied by another runner)");
     }
-    step_ = open_connection(connect_options_);
-    lease_->start_heartbeat(connect_options_, [this] {
+    step_ = std::make_unique<db::Connection>(db::Connection::open(step_options_));
+    lease_->start_heartbeat(heartbeat_options_, [this] {
       if (in_transaction_.load()) step_->cancel();
     });
     start_watcher();
@@ -400,6 +443,20 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
                   "applied " + std::to_string(steps_applied_) + " step(s); now at " +
                       plan_.versions[range.end - 1].name);
   return ExitCode::ok;
+}
+
+// Under the lease: state tables of an older layout get the current one
+// (idempotent statements, each in autocommit, then the fenced record of the
+// new version), so that every later write may use the new columns.
+void ApplyRun::upgrade_state_tables() {
+  const std::vector<std::string> statements = tables_.upgrade_statements(database_.schema_version);
+  if (statements.empty()) return;
+  for (const std::string& statement : statements) state_->exec(statement);
+  fenced_write(*state_, *lease_, {tables_.record_schema_version_sql()});
+  reporter_.debug("upgraded the state tables from layout " +
+                  std::to_string(database_.schema_version) + " to " +
+                  std::to_string(kStateSchemaVersion));
+  database_ = tables_.read(*state_);
 }
 
 void ApplyRun::apply_version(const PlannedVersion& version) {
@@ -420,6 +477,7 @@ void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step
     report_step(version, step, "skipped (already verified)", milliseconds{0});
     return;
   }
+  load_targets(version, step, record);
   if (runs_in_one_transaction(step)) {
     run_transactional(version, step, last);
   } else {
@@ -445,7 +503,7 @@ void ApplyRun::run_transactional(const PlannedVersion& version, const PlannedSte
     try {
       if (try_transaction(version, step, last, start)) return;
     } catch (const db::DbError& error) {
-      if (!error.connection_lost()) rollback_quietly(*step_);
+      if (!error.connection_lost()) db::rollback_quietly(*step_);
       throw_if_stopped();
       if (!error.is_retryable() || attempt == kTransactionAttempts) {
         fail_on_db_error(version, step, error);
@@ -476,21 +534,39 @@ ApplyRun::TransactionScript ApplyRun::transaction_script(const PlannedVersion& v
   const bool postgres = plan_.dialect == sql::Dialect::postgres;
   const std::string head = "BEGIN;\nSET LOCAL lock_timeout = '" +
                            std::to_string(options_.ddl_lock_timeout.count()) + "ms';\n";
-  std::string tail;  // what follows the step's statements
+  // What follows the step's statements: RESET ROLE first, so that the proofs
+  // and records run as dbmig's own user (a step may SET LOCAL ROLE).
+  std::string tail = postgres ? "RESET ROLE;\n" : "";
   for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
     const sql::Change& change = step.analysis.changes[i];
     tail +=
         (postgres ? raising_proof(change, i) : sql::verify_query(change, plan_.dialect)) + ";\n";
   }
-  if (postgres) tail += "RESET ALL;\n";
   StepWrite write = step_write(version, step, StepState::verified);
   write.duration_since_transaction_start = true;
+  if (postgres) {
+    // The proofs' OIDs, resolved under the step's own search_path and kept
+    // for the record (a transaction-local setting); then dbmig's records run
+    // with only pg_catalog to resolve their functions and operators. The
+    // session's settings are reset after COMMIT (kResetSession).
+    write.object_oids = std::vector<sql::ObjectOids>{};
+    if (!step.analysis.changes.empty()) {
+      tail += "SELECT pg_catalog.set_config('dbmig.object_oids', pg_catalog.concat_ws(','";
+      for (const sql::Change& change : step.analysis.changes) {
+        tail += ", " + sql::resolve_oids_expression(change);
+      }
+      tail += "), true);\n";
+      write.object_oids_sql = "pg_catalog.current_setting('dbmig.object_oids')";
+    }
+    tail += "SET LOCAL search_path = pg_catalog, pg_temp;\n";
+  }
   tail += tables_.write_step_sql(write) + ";\n";
   std::string fence_set;
   if (last && postgres) fence_set = StateTables::advance_version_assignment(version.name);
   if (last && !postgres) tail += tables_.advance_version_sql(version.name) + ";\n";
-  const std::size_t own =
-      step.analysis.changes.size() + (postgres ? 1 : 0) + (last && !postgres ? 1 : 0) + 2;
+  const std::size_t own = step.analysis.changes.size() + (postgres ? 2 : 0) +
+                          (postgres && !step.analysis.changes.empty() ? 1 : 0) +
+                          (last && !postgres ? 1 : 0) + 2;
   return {head, std::move(tail), own, std::move(fence_set)};
 }
 
@@ -513,8 +589,8 @@ std::vector<db::Result> ApplyRun::run_in_transaction(const std::string& script) 
 void ApplyRun::check_proofs(const PlannedVersion& version, const PlannedStep& step,
                             std::span<const db::Result> proofs) {
   for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
-    if (proofs[i].rows() == 1 && is_true(proofs[i].get(0, 0))) continue;
-    rollback_quietly(*step_);
+    if (proofs[i].rows() == 1 && proofs[i].get_bool(0, 0)) continue;
+    db::rollback_quietly(*step_);
     fail_proof(version, step, step.analysis.changes[i]);
   }
 }
@@ -530,14 +606,14 @@ bool ApplyRun::try_transaction(const PlannedVersion& version, const PlannedStep&
   const std::vector<db::Result> results =
       run_in_transaction(script.head + step.text + "\n;\n" + script.tail + lease_->fence_sql());
   if (results.size() < script.own) {
-    rollback_quietly(*step_);
+    db::rollback_quietly(*step_);
     throw Failure(ExitCode::runtime_failure,
                   step_label(version, step) + ": the server returned " +
                       std::to_string(results.size()) + " results for a script of at least " +
                       std::to_string(script.own) + " statements; nothing was recorded");
   }
   if (results.back().rows() != 1) {
-    rollback_quietly(*step_);
+    db::rollback_quietly(*step_);
     lease_->mark_lost();
     throw_lease_lost(runner_);
   }
@@ -570,8 +646,9 @@ bool ApplyRun::commit_in_one_message(const PlannedVersion& version, const Planne
   const std::string& head = transaction.head;
   std::string tail = transaction.tail;
   tail += "WITH fence AS (" + lease_->fence_sql(transaction.fence_set) +
-          ") SELECT (CASE WHEN count(*) = 1 THEN 'true' ELSE " +
-          sql::quote_literal(failure_marker("fence")) + " END)::boolean FROM fence;\nCOMMIT";
+          ") SELECT (CASE WHEN pg_catalog.count(*)" + sql::pg_operator("=") +
+          "1 THEN 'true' ELSE " + sql::quote_literal(failure_marker("fence")) +
+          " END)::boolean FROM fence;\nCOMMIT;\n" + std::string(kResetSession);
   in_transaction_.store(true);
   try {
     if (step.text.size() > kMessageBytes) {
@@ -587,13 +664,13 @@ bool ApplyRun::commit_in_one_message(const PlannedVersion& version, const Planne
     in_transaction_.store(false);
     const std::string& message = error.fields().message;
     if (message.find(failure_marker("fence")) != std::string::npos) {
-      rollback_quietly(*step_);
+      db::rollback_quietly(*step_);
       lease_->mark_lost();
       throw_lease_lost(runner_);
     }
     for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
       if (message.find(failure_marker("proof " + std::to_string(i))) == std::string::npos) continue;
-      rollback_quietly(*step_);
+      db::rollback_quietly(*step_);
       fail_proof(version, step, step.analysis.changes[i]);
     }
     throw;
@@ -635,7 +712,7 @@ std::string ApplyRun::raising_proof(const sql::Change& change, std::size_t index
 void ApplyRun::fail_proof(const PlannedVersion& version, const PlannedStep& step,
                           const sql::Change& change) {
   if (plan_.dialect == sql::Dialect::postgres && change.kind == sql::ChangeKind::create_index) {
-    const auto index = find_index(*state_, change);
+    const auto index = find_index(*state_, resolve_change(*step_, change));
     if (index && !index->valid) fail_invalid_index(version, step, change);
   }
   fail_step(version, step,
@@ -660,8 +737,10 @@ void ApplyRun::run_non_transactional(const PlannedVersion& version, const Planne
   bool executed = false;
   if (!applied) {
     if (record) since = current_server_time();
-    record_step(version, step, StepState::started, std::nullopt, false);
-    executed = execute_statements(version, step, awaited, since);
+    // Statements an earlier run committed under the fence, of this very file.
+    const int resume_from = record && record->sha256 == step.sha256 ? record->progress : 0;
+    record_step(version, step, StepState::started, std::nullopt, false, resume_from);
+    executed = execute_statements(version, step, awaited, since, resume_from);
     record_step(version, step, StepState::applied, std::nullopt, false);
   }
   wait_for_proofs(version, step, step.analysis.changes, since);
@@ -679,8 +758,9 @@ std::vector<sql::Change> ApplyRun::prepare_index_changes(const PlannedVersion& v
   if (plan_.dialect != sql::Dialect::postgres) return awaited;
   for (const sql::Change& change : step.analysis.changes) {
     if (change.kind != sql::ChangeKind::create_index) continue;
-    const auto index = find_index(*state_, change);
-    if (const auto build = find_index_build(*state_, change, index)) {
+    const sql::ObjectOids& oids = target_of(step, change);
+    const auto index = find_index(*state_, oids);
+    if (const auto build = find_index_build(*state_, oids, index)) {
       reporter_.event(
           "progress",
           {{"version", version.name}, {"file", step.file.file_name}, {"pid", build->pid}},
@@ -691,7 +771,8 @@ std::vector<sql::Change> ApplyRun::prepare_index_changes(const PlannedVersion& v
     }
     if (!index || index->valid) continue;
     if (!options_.repair) fail_invalid_index(version, step, change);
-    drop_index_concurrently(*step_, change);
+    drop_index_by_oid(repair_connection(), index->oid);
+    targets_[index_of(step, change)].reset();  // the statement makes it again
     reporter_.event("repair",
                     {{"version", version.name},
                      {"file", step.file.file_name},
@@ -727,28 +808,45 @@ std::vector<sql::Change> ApplyRun::earlier_jobs_running(const PlannedStep& step,
 // Session settings the step changed are reset afterwards. Returns whether
 // any statement ran.
 bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedStep& step,
-                                  const std::vector<sql::Change>& awaited,
-                                  const std::string& since) {
+                                  const std::vector<sql::Change>& awaited, const std::string& since,
+                                  int resume_from) {
   const auto was_awaited = [&awaited](const sql::Statement& statement) {
     return std::any_of(awaited.begin(), awaited.end(), [&statement](const sql::Change& change) {
       return change.offset >= statement.begin && change.offset < statement.end;
     });
   };
   bool executed = false;
+  const sql::Statement* current = nullptr;
   ProgressMonitor monitor;
   if (!step.analysis.changes.empty()) {
-    monitor.start(
-        [this, &version, &step, &since] { report_running_changes(version, step, since); });
+    // The monitor's own copy of what to watch (the statements' thread
+    // resolves targets_ meanwhile).
+    std::vector<sql::ObjectOids> watched;
+    if (plan_.dialect == sql::Dialect::postgres) {
+      for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+        watched.push_back(targets_[i] ? *targets_[i]
+                                      : resolve_change(*step_, step.analysis.changes[i]));
+      }
+    }
+    monitor.start([this, &version, &step, &since, watched = std::move(watched)] {
+      report_running_changes(version, step, since, watched);
+    });
   }
   try {
-    for (const sql::Statement& statement : step.analysis.statements) {
+    for (std::size_t i = 0; i < step.analysis.statements.size(); ++i) {
+      const sql::Statement& statement = step.analysis.statements[i];
       if (was_awaited(statement)) continue;
+      const bool committed = static_cast<int>(i) < resume_from;
+      if (committed && mode_of(step, i) != StatementMode::session) continue;
       throw_if_stopped();
-      step_->exec(statement.text(step.text));
+      current = &statement;
+      run_statement(version, step, i);
       executed = true;
     }
   } catch (const db::DbError& error) {
     monitor.stop();
+    if (current != nullptr && !error.connection_lost()) resolve_targets_of(step, *current);
+    if (error.connection_lost()) throw_if_lease_gone();
     throw_if_stopped();
     if (!error.connection_lost()) fail_if_left_invalid(version, step, error);
     fail_on_db_error(version, step, error);
@@ -757,15 +855,177 @@ bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedSt
   return executed;
 }
 
-// RESET ALL on the step connection, so that a step's SET does not carry into
-// the next step. A server that rejects it (an old CockroachDB) only costs
-// that isolation, never the step.
-void ApplyRun::reset_session() {
+// How a statement of a non-transactional step commits (SPEC 9): a session
+// statement commits nothing and runs alone (again on resume: later
+// statements depend on it); a statement that cannot run in a transaction
+// block (concurrent builds, VACUUM, ...), DO and CALL (which may COMMIT
+// inside) and every CockroachDB DDL (autocommit_before_ddl) run in
+// autocommit after a lease check; everything else runs in a fenced
+// transaction of its own.
+ApplyRun::StatementMode ApplyRun::mode_of(const PlannedStep& step, std::size_t index) const {
+  const sql::Classification& c = step.analysis.classifications[index];
+  if (c.kind == sql::StatementKind::session) return StatementMode::session;
+  if (c.non_transactional || c.command == "DO" || c.command == "CALL") {
+    return StatementMode::autocommit;
+  }
+  if (plan_.dialect == sql::Dialect::cockroach && c.kind == sql::StatementKind::ddl) {
+    return StatementMode::autocommit;
+  }
+  return StatementMode::fenced;
+}
+
+// One statement of a non-transactional step, committed as mode_of says; the
+// OIDs of the changes it makes are resolved right after it, on the step
+// connection. An autocommit statement's progress is recorded (fenced) after
+// it: a runner paused in between re-runs at most that one statement, which
+// is why such statements must be idempotent (docs/apply.md).
+void ApplyRun::run_statement(const PlannedVersion& version, const PlannedStep& step,
+                             std::size_t index) {
+  const sql::Statement& statement = step.analysis.statements[index];
+  switch (mode_of(step, index)) {
+    case StatementMode::session: step_->exec(statement.text(step.text)); return;
+    case StatementMode::fenced: run_fenced(version, step, index); return;
+    case StatementMode::autocommit:
+      require_lease_margin();
+      step_->exec(statement.text(step.text));
+      resolve_targets_of(step, statement);
+      record_progress(version, step, index);
+      return;
+  }
+}
+
+// BEGIN; SET LOCAL lock_timeout; the statement; its OIDs; the step row's
+// progress; the fence; COMMIT. Retried like a transactional step on
+// 55P03/40001/40P01; a lost lease rolls it back.
+void ApplyRun::run_fenced(const PlannedVersion& version, const PlannedStep& step,
+                          std::size_t index) {
+  const sql::Statement& statement = step.analysis.statements[index];
+  milliseconds backoff{100};
+  for (int attempt = 1;; ++attempt) {
+    throw_if_stopped();
+    try {
+      in_transaction_.store(true);
+      db::Transaction transaction(*step_);
+      step_->exec("SET LOCAL lock_timeout = '" + std::to_string(options_.ddl_lock_timeout.count()) +
+                  "ms'");
+      step_->exec(statement.text(step.text));
+      resolve_targets_of(step, statement);
+      if (plan_.dialect == sql::Dialect::postgres) {
+        step_->exec("SET LOCAL search_path = pg_catalog, pg_temp");
+      }
+      step_->exec(
+          tables_.progress_sql(version.name, step.file.number, static_cast<int>(index) + 1));
+      if (step_->exec(lease_->fence_sql()).rows() != 1) {
+        transaction.rollback();
+        in_transaction_.store(false);
+        lease_->mark_lost();
+        throw_lease_lost(runner_);
+      }
+      transaction.commit();
+      in_transaction_.store(false);
+      return;
+    } catch (const db::DbError& error) {
+      in_transaction_.store(false);
+      throw_if_stopped();
+      if (error.connection_lost() || !error.is_retryable() || attempt == kTransactionAttempts) {
+        throw;
+      }
+      reporter_.event("retry",
+                      {{"version", version.name},
+                       {"file", step.file.file_name},
+                       {"attempt", attempt},
+                       {"sqlstate", error.sqlstate()},
+                       {"backoff_ms", backoff.count()}},
+                      step_label(version, step) + ": " + error.fields().message + "; retrying in " +
+                          format_duration(backoff));
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, milliseconds{2000});
+  }
+}
+
+// The step connection broke: when the lease is no longer ours by the
+// server's state row (a paused runner's session ended by
+// idle_in_transaction_session_timeout while another runner took over), that
+// is the failure to report. Any doubt leaves the connection error standing.
+void ApplyRun::throw_if_lease_gone() {
   try {
-    step_->exec("RESET ALL");
-  } catch (const db::DbError& error) {
-    if (error.connection_lost()) throw;
-    reporter_.debug("RESET ALL failed: " + error.fields().message);
+    if (!state_->ok()) {
+      state_ = std::make_unique<db::Connection>(db::Connection::open(state_options_));
+    }
+    const db::Result holder = state_->exec_params(
+        "SELECT lease_token, lease_owner FROM " + tables_.state_table() + " WHERE id = 1", {});
+    if (holder.rows() == 1 && holder.get(0, 0) == std::to_string(lease_->token()) &&
+        holder.get(0, 1) == runner_) {
+      return;
+    }
+  } catch (const db::DbError&) {
+    return;
+  }
+  lease_->mark_lost();
+  throw_lease_lost(runner_);
+}
+
+// A fenced write of the step's progress, on the step connection (the state
+// connection may be reporting progress from the monitor's thread).
+void ApplyRun::record_progress(const PlannedVersion& version, const PlannedStep& step,
+                               std::size_t index) {
+  std::vector<std::string> statements;
+  if (plan_.dialect == sql::Dialect::postgres) {
+    statements.emplace_back("SET LOCAL search_path = pg_catalog, pg_temp");
+  }
+  statements.push_back(
+      tables_.progress_sql(version.name, step.file.number, static_cast<int>(index) + 1));
+  fenced_write(*step_, *lease_, statements);
+}
+
+// On the step connection, by the server's clock: the lease is still ours
+// with at least TTL/3 left. A lease that is ours with less left waits for
+// the heartbeat (at most a TTL); one that is not ours is lost.
+void ApplyRun::require_lease_margin() {
+  const std::string query = lease_margin_sql();
+  const std::vector<std::optional<std::string>> params{
+      std::to_string((options_.lease_ttl / 3).count()) + " milliseconds",
+      std::to_string(lease_->token()), runner_};
+  const auto deadline = steady_clock::now() + options_.lease_ttl;
+  while (true) {
+    throw_if_stopped();
+    const auto enough = step_->query_value(query, params);
+    if (enough && db::is_true(*enough)) return;
+    if (!enough || steady_clock::now() >= deadline) {
+      lease_->mark_lost();
+      throw_lease_lost(runner_);
+    }
+    std::this_thread::sleep_for(milliseconds{50});
+  }
+}
+
+std::string ApplyRun::lease_margin_sql() const {
+  if (plan_.dialect != sql::Dialect::postgres) {
+    return "SELECT (lease_expires_at - now()) >= CAST($1 AS INTERVAL) FROM " +
+           tables_.state_table() +
+           " WHERE id = 1 AND lease_token = CAST($2 AS INT8) AND lease_owner = $3";
+  }
+  const std::string eq = sql::pg_operator("=");
+  return "SELECT ((s.lease_expires_at" + sql::pg_operator("-") + "pg_catalog.now())" +
+         sql::pg_operator(">=") + "CAST($1 AS pg_catalog.interval)) FROM " + tables_.state_table() +
+         " s WHERE s.id" + eq + "1 AND s.lease_token" + eq +
+         "CAST($2 AS pg_catalog.int8) AND s.lease_owner" + eq + "CAST($3 AS pg_catalog.text)";
+}
+
+// RESET ROLE, RESET SESSION AUTHORIZATION and RESET ALL on the step
+// connection, so that nothing a step set carries into the next step. A
+// server that rejects one (an old CockroachDB) only costs that isolation,
+// never the step.
+void ApplyRun::reset_session() {
+  for (const std::string_view statement :
+       {"RESET ROLE", "RESET SESSION AUTHORIZATION", "RESET ALL"}) {
+    try {
+      step_->exec(statement);
+    } catch (const db::DbError& error) {
+      if (error.connection_lost()) throw;
+      reporter_.debug(std::string(statement) + " failed: " + error.fields().message);
+    }
   }
 }
 
@@ -775,7 +1035,8 @@ void ApplyRun::wait_for_proofs(const PlannedVersion& version, const PlannedStep&
   milliseconds interval{50};
   while (true) {
     throw_if_stopped();
-    std::erase_if(pending, [this](const sql::Change& change) { return proof_holds(change); });
+    std::erase_if(pending,
+                  [this, &step](const sql::Change& change) { return proof_holds(step, change); });
     if (pending.empty()) break;
     for (const sql::Change& change : pending) check_change_progress(version, step, change, since);
     const auto now = steady_clock::now();
@@ -795,9 +1056,11 @@ void ApplyRun::wait_for_proofs(const PlannedVersion& version, const PlannedStep&
   reporter_.end_progress();
 }
 
-bool ApplyRun::proof_holds(const sql::Change& change) {
-  const db::Result result = state_->exec(sql::verify_query(change, plan_.dialect));
-  return result.rows() == 1 && is_true(result.get(0, 0));
+bool ApplyRun::proof_holds(const PlannedStep& step, const sql::Change& change) {
+  if (plan_.dialect != sql::Dialect::postgres) {
+    return state_->query_bool(sql::verify_query(change, plan_.dialect));
+  }
+  return state_->query_bool(sql::verify_query_by_oids(change, target_of(step, change)));
 }
 
 // Progress of an unproved change, or a definite failure (throws).
@@ -854,18 +1117,23 @@ void ApplyRun::report_build(const PlannedVersion& version, const PlannedStep& st
 // Progress of the step's changes while its statement runs (the statement
 // itself waits for the build): reported only, never judged.
 void ApplyRun::report_running_changes(const PlannedVersion& version, const PlannedStep& step,
-                                      const std::string& since) {
-  for (const sql::Change& change : step.analysis.changes) {
+                                      const std::string& since,
+                                      const std::vector<sql::ObjectOids>& watched) {
+  for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+    const sql::Change& change = step.analysis.changes[i];
     if (plan_.dialect == sql::Dialect::cockroach) {
       if (const auto job = find_schema_change_job(*state_, change, since)) {
         report_job(version, step, *job);
       }
       continue;
     }
-    const auto index = change.kind == sql::ChangeKind::reindex_concurrently
-                           ? std::nullopt
-                           : find_index(*state_, change);
-    if (const auto build = find_index_build(*state_, change, index)) {
+    sql::ObjectOids oids = watched[i];
+    const bool index_change = change.kind != sql::ChangeKind::reindex_concurrently;
+    if (index_change && oids.object == "0" && oids.table != "0") {
+      oids.object = index_on_table(*state_, oids.table, change.object.name);  // made since
+    }
+    const auto index = index_change ? find_index(*state_, oids) : std::nullopt;
+    if (const auto build = find_index_build(*state_, oids, index)) {
       report_build(version, step, *build);
     }
   }
@@ -881,8 +1149,9 @@ void ApplyRun::check_index_progress(const PlannedVersion& version, const Planned
                   sql::describe_change(change, plan_.dialect) + " does not hold after the step",
               "the step ran without error but did not make this change; fix the step");
   }
-  const auto index = index_change ? find_index(*state_, change) : std::nullopt;
-  const auto build = find_index_build(*state_, change, index);
+  const sql::ObjectOids& oids = target_of(step, change);
+  const auto index = index_change ? find_index(*state_, oids) : std::nullopt;
+  const auto build = find_index_build(*state_, oids, index);
   if (build) {
     report_build(version, step, *build);
     return;
@@ -903,6 +1172,83 @@ void ApplyRun::check_index_progress(const PlannedVersion& version, const Planned
   }
 }
 
+// The OIDs an earlier run recorded for this very step file, when it did.
+void ApplyRun::load_targets(const PlannedVersion& version, const PlannedStep& step,
+                            const StepRecord* record) {
+  targets_.assign(step.analysis.changes.size(), std::nullopt);
+  if (plan_.dialect != sql::Dialect::postgres || record == nullptr) return;
+  if (record->sha256 != step.sha256 || !record->object_oids ||
+      record->object_oids->size() != targets_.size()) {
+    if (record->state == StepState::applied && !targets_.empty()) {
+      reporter_.diagnostic(Diagnostic{
+          Severity::warning, "", 0, 0,
+          step_label(version, step) +
+              " was recorded without the OIDs of its objects (by an older dbmig): its proofs "
+              "resolve the names with the database's default search_path",
+          ""});
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    const sql::ObjectOids& recorded = (*record->object_oids)[i];
+    if (recorded.object != "0") targets_[i] = recorded;
+  }
+}
+
+// The change's OIDs; when not known yet, its names resolved on the step
+// connection with the database's (and role's) default search_path.
+const sql::ObjectOids& ApplyRun::target_of(const PlannedStep& step, const sql::Change& change) {
+  if (targets_.size() != step.analysis.changes.size()) {
+    targets_.assign(step.analysis.changes.size(), std::nullopt);
+  }
+  std::optional<sql::ObjectOids>& target = targets_[index_of(step, change)];
+  // An object that did not exist yet (a build not started) is looked up again.
+  if (!target || target->object == "0") target = resolve_change(*step_, change);
+  return *target;
+}
+
+// Right after `statement` ran on the step connection (its own SET
+// search_path still in effect): the OIDs of the changes it makes. A failed
+// look-up leaves them unknown (resolved later, by the default search_path).
+void ApplyRun::resolve_targets_of(const PlannedStep& step,
+                                  const sql::Statement& statement) noexcept {
+  if (plan_.dialect != sql::Dialect::postgres) return;
+  for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+    const sql::Change& change = step.analysis.changes[i];
+    if (change.offset < statement.begin || change.offset >= statement.end) continue;
+    try {
+      targets_[i] = resolve_change(*step_, change);
+    } catch (const db::DbError& error) {
+      targets_[i].reset();
+      reporter_.debug("resolving " + change.object.quoted() + " failed: " + error.fields().message);
+    }
+  }
+}
+
+// Every change's OIDs, when all are known (what the step row records).
+std::optional<std::vector<sql::ObjectOids>> ApplyRun::known_targets() const {
+  if (plan_.dialect != sql::Dialect::postgres) return std::nullopt;
+  std::vector<sql::ObjectOids> known;
+  for (const auto& target : targets_) {
+    if (!target || target->object == "0") return std::nullopt;
+    known.push_back(*target);
+  }
+  return known;
+}
+
+// A connection of its own for --repair's DROP INDEX CONCURRENTLY: catalog
+// search_path (the OID becomes a qualified name there), and neither lock nor
+// statement timeout, which would cancel the drop half-way.
+db::Connection& ApplyRun::repair_connection() {
+  if (!repair_ || !repair_->ok()) {
+    db::ConnectOptions options = state_options_;
+    options.lock_timeout = milliseconds{0};
+    options.statement_timeout = milliseconds{0};
+    repair_ = std::make_unique<db::Connection>(db::Connection::open(options));
+  }
+  return *repair_;
+}
+
 StepWrite ApplyRun::step_write(const PlannedVersion& version, const PlannedStep& step,
                                StepState state) const {
   StepWrite write;
@@ -913,13 +1259,20 @@ StepWrite ApplyRun::step_write(const PlannedVersion& version, const PlannedStep&
   write.state = state;
   write.transactional = runs_in_one_transaction(step);
   write.runner = runner_;
+  // A 'started' row records no OIDs: before its statements run, the names
+  // resolve under the default search_path, not necessarily to the step's.
+  if (targets_.size() == step.analysis.changes.size() && state != StepState::started) {
+    write.object_oids = known_targets();
+  }
   return write;
 }
 
 void ApplyRun::record_step(const PlannedVersion& version, const PlannedStep& step, StepState state,
-                           std::optional<std::int64_t> duration_ms, bool advance) {
+                           std::optional<std::int64_t> duration_ms, bool advance,
+                           std::optional<int> progress) {
   StepWrite write = step_write(version, step, state);
   write.duration_ms = duration_ms;
+  write.progress = progress;
   std::vector<std::string> statements{tables_.write_step_sql(write)};
   if (advance) statements.push_back(tables_.advance_version_sql(version.name));
   fenced_write(*state_, *lease_, statements);
@@ -954,7 +1307,8 @@ void ApplyRun::fail_if_left_invalid(const PlannedVersion& version, const Planned
   if (plan_.dialect != sql::Dialect::postgres) return;
   for (const sql::Change& change : step.analysis.changes) {
     if (change.kind != sql::ChangeKind::create_index) continue;
-    const auto index = find_index(*state_, change);
+    const auto& oids = targets_[index_of(step, change)];
+    const auto index = oids ? find_index(*state_, *oids) : std::nullopt;
     if (!index || index->valid) continue;
     fail_step(version, step,
               step_label(version, step) + ": " + describe_db_error(error) + "; it left index " +
@@ -1021,7 +1375,8 @@ void ApplyRun::release_lease() noexcept {
   stop_watcher();
   if (!lease_) return;
   try {
-    if (!state_->ok()) state_ = open_connection(connect_options_);
+    if (!state_->ok())
+      state_ = std::make_unique<db::Connection>(db::Connection::open(state_options_));
   } catch (const db::DbError&) {
     // Server unreachable: the lease expires after its TTL.
   }

@@ -5,6 +5,10 @@
 namespace dbmig::engine {
 namespace {
 
+// The read-only commands hold no lease: their connections get the timeouts
+// of a runner with the default lease TTL.
+constexpr std::chrono::milliseconds kReadingLeaseTtl{15000};
+
 // N of "<N>-name" / "<N>_name" (or a bare "<N>"); nullopt otherwise.
 std::optional<std::int64_t> leading_number(std::string_view name) {
   std::int64_t number = 0;
@@ -33,10 +37,9 @@ bool newer_than_plan(const migration::Plan& plan, std::string_view version) {
 
 }  // namespace
 
-db::Connection connect_for_reading(const ConnectionSettings& settings) {
-  db::ConnectOptions options;
-  options.conninfo = settings.conninfo;
-  return db::Connection::open(options);
+db::Connection connect_for_reading(const ConnectionSettings& settings, bool catalog_search_path) {
+  return db::Connection::open(
+      db::state_session(settings.conninfo, kReadingLeaseTtl, catalog_search_path));
 }
 
 std::optional<Diagnostic> unknown_version_problem(const migration::Plan& plan,
@@ -73,6 +76,7 @@ std::string_view to_string(migration::VerifyFileProblem::Kind kind) {
     case migration::VerifyFileProblem::Kind::missing: return "missing";
     case migration::VerifyFileProblem::Kind::stale: return "stale";
     case migration::VerifyFileProblem::Kind::spurious: return "spurious";
+    case migration::VerifyFileProblem::Kind::outdated: return "outdated";
   }
   return "unknown";
 }

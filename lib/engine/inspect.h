@@ -14,9 +14,12 @@
 
 namespace dbmig::engine {
 
-// Opens one connection (application_name dbmig). Throws db::DbError when the
-// server cannot be reached; the message never holds a password.
-[[nodiscard]] db::Connection connect_for_reading(const ConnectionSettings& settings);
+// Opens one connection (db::state_session: application_name dbmig, dbmig's
+// timeouts; search_path=pg_catalog,pg_temp when `catalog_search_path`, else
+// the database's, to resolve the names a step wrote). Throws db::DbError
+// when the server cannot be reached; the message never holds a password.
+[[nodiscard]] db::Connection connect_for_reading(const ConnectionSettings& settings,
+                                                 bool catalog_search_path);
 
 // The problem when the database records a version the directory does not
 // contain (the singleton's version, or any step-history row's): "database is
@@ -31,7 +34,7 @@ namespace dbmig::engine {
 [[nodiscard]] std::optional<std::size_t> applied_version_index(const migration::Plan& plan,
                                                                const DatabaseState& state);
 
-// "missing", "stale" or "spurious".
+// "missing", "stale", "spurious" or "outdated".
 [[nodiscard]] std::string_view to_string(migration::VerifyFileProblem::Kind kind);
 
 // "<version>/<file>", how steps are named in every listing.

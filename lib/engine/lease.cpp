@@ -43,21 +43,13 @@ LeaseInfo read_holder(db::Connection& connection, const StateTables& tables) {
   info.owner = result.get_optional(0, 0);
   info.expires_at = result.get_optional(0, 1);
   info.token = std::stoll(std::string(result.get(0, 2)));
-  info.expired = result.get(0, 3) == "t" || result.get(0, 3) == "true";
+  info.expired = result.get_bool(0, 3);
   return info;
 }
 
 std::string describe_holder(const LeaseInfo& holder) {
   return "held by " + holder.owner.value_or("nobody") + " until " +
          holder.expires_at.value_or("(no expiry)");
-}
-
-void rollback_quietly(db::Connection& connection) {
-  try {
-    connection.exec("ROLLBACK");
-  } catch (const db::DbError&) {
-    // The connection is gone; the caller reports the original error.
-  }
 }
 
 }  // namespace
@@ -144,7 +136,8 @@ void Lease::heartbeat_loop(db::ConnectOptions options) {
     bool renewed = false;
     bool gone = false;
     try {
-      if (!connection || !connection->ok()) connection = open_connection(options);
+      if (!connection || !connection->ok())
+        connection = std::make_unique<db::Connection>(db::Connection::open(options));
       renewed = renew(*connection);
       gone = !renewed;
     } catch (const db::DbError&) {
@@ -198,18 +191,18 @@ void fenced_write(db::Connection& connection, Lease& lease,
   script += lease.fence_sql();
   for (int attempt = 1;; ++attempt) {
     lease.throw_if_lost();
+    db::Transaction transaction = db::Transaction::adopt(connection);
     try {
       const std::vector<db::Result> results = connection.exec_script(script);
       if (results.back().rows() != 1) {
-        rollback_quietly(connection);
+        transaction.rollback();
         lease.mark_lost();
         throw_lease_lost(lease.owner());
       }
-      connection.exec("COMMIT");
+      transaction.commit();
       return;
     } catch (const db::DbError& error) {
-      if (!error.connection_lost()) rollback_quietly(connection);
-      if (!error.is_retryable() || attempt == kAttempts) throw;
+      if (error.connection_lost() || !error.is_retryable() || attempt == kAttempts) throw;
     }
     std::this_thread::sleep_for(milliseconds{50 * attempt});
   }

@@ -4,12 +4,11 @@
 
 #include <array>
 
+#include "core/failure.h"
 #include "sql/quoting.h"
 
 namespace dbmig::engine {
 namespace {
-
-bool is_true(std::string_view text) { return text == "t" || text == "true"; }
 
 // The name as regclass text: "schema"."name", or "name" when unqualified
 // (resolved through the search_path, as the step's own statement was).
@@ -25,10 +24,6 @@ std::int64_t to_int(std::string_view text) {
 
 }  // namespace
 
-std::unique_ptr<db::Connection> open_connection(const db::ConnectOptions& options) {
-  return std::unique_ptr<db::Connection>(new db::Connection(db::Connection::open(options)));
-}
-
 sql::Dialect detect_dialect(db::Connection& connection) {
   const db::Result result = connection.exec("SELECT version()");
   const std::string_view version = result.rows() == 1 ? result.get(0, 0) : "";
@@ -36,40 +31,131 @@ sql::Dialect detect_dialect(db::Connection& connection) {
                                                                : sql::Dialect::postgres;
 }
 
+sql::ObjectOids resolve_change(db::Connection& connection, const sql::Change& change) {
+  const std::string text = connection.query_value(sql::resolve_oids_query(change)).value_or("");
+  const auto parsed = sql::parse_oids(text);
+  if (!parsed || parsed->size() != 1) return {};
+  return parsed->front();
+}
+
+std::string index_on_table(db::Connection& connection, const std::string& table_oid,
+                           const std::string& index_name) {
+  const std::string eq = sql::pg_operator("=");
+  return connection
+      .query_value("SELECT c.oid FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" +
+                       eq + "i.indexrelid WHERE i.indrelid" + eq +
+                       "CAST($1 AS pg_catalog.oid) AND c.relname" + eq + "$2",
+                   {table_oid, index_name})
+      .value_or("0");
+}
+
+std::optional<IndexState> find_index(db::Connection& connection, const sql::ObjectOids& oids) {
+  if (oids.object == "0") return std::nullopt;
+  const std::string eq = sql::pg_operator("=");
+  const db::Result result = connection.exec_params(
+      "SELECT i.indexrelid, i.indrelid, i.indisvalid, i.indisready, i.indislive"
+      " FROM pg_catalog.pg_index i WHERE i.indexrelid" +
+          eq + "CAST($1 AS pg_catalog.oid) AND i.indrelid" + eq + "CAST($2 AS pg_catalog.oid)",
+      {oids.object, oids.table});
+  if (result.rows() == 0) return std::nullopt;
+  IndexState state;
+  state.oid = result.get(0, 0);
+  state.table_oid = result.get(0, 1);
+  state.valid = result.get_bool(0, 2);
+  state.ready = result.get_bool(0, 3);
+  state.live = result.get_bool(0, 4);
+  return state;
+}
+
+std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql::ObjectOids& oids,
+                                           const std::optional<IndexState>& index) {
+  const bool hidden_counts = index.has_value() && !index->valid;
+  const std::string eq = sql::pg_operator("=");
+  const std::string zero = "CAST(0 AS pg_catalog.oid)";
+  const db::Result result = connection.exec_params(
+      "SELECT p.pid, p.relid IS NULL, COALESCE(p.phase, ''), COALESCE(p.blocks_done, 0),"
+      " COALESCE(p.blocks_total, 0), COALESCE(p.tuples_done, 0), COALESCE(p.tuples_total, 0)"
+      " FROM pg_catalog.pg_stat_progress_create_index p WHERE p.datid" +
+          eq + "(SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname" + eq +
+          "pg_catalog.current_database()) AND p.pid" + sql::pg_operator("<>") +
+          "pg_catalog.pg_backend_pid() AND ((p.index_relid" + eq +
+          "CAST($1 AS pg_catalog.oid) AND p.index_relid" + sql::pg_operator("<>") + zero +
+          ") OR (p.relid" + eq + "CAST($2 AS pg_catalog.oid) AND p.relid" + sql::pg_operator("<>") +
+          zero + " AND COALESCE(p.index_relid, " + zero + ")" + eq + zero +
+          ") OR (p.relid IS NULL AND CAST($3 AS pg_catalog.bool)))"
+          " ORDER BY p.relid IS NULL LIMIT 1",
+      {index ? index->oid : oids.object, oids.table,
+       std::optional<std::string>(hidden_counts ? "true" : "false")});
+  if (result.rows() == 0) return std::nullopt;
+  IndexBuild build;
+  build.pid = static_cast<int>(to_int(result.get(0, 0)));
+  build.hidden = result.get_bool(0, 1);
+  build.phase = result.get(0, 2);
+  build.blocks_done = to_int(result.get(0, 3));
+  build.blocks_total = to_int(result.get(0, 4));
+  build.tuples_done = to_int(result.get(0, 5));
+  build.tuples_total = to_int(result.get(0, 6));
+  return build;
+}
+
+std::optional<std::string> drop_index_by_oid(db::Connection& connection,
+                                             const std::string& index_oid) {
+  const std::string eq = sql::pg_operator("=");
+  const std::string by_oid = " WHERE c.oid" + eq + "CAST($1 AS pg_catalog.oid)";
+  const auto name = connection.query_value(
+      "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' "
+      "OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) FROM pg_catalog.pg_class c JOIN "
+      "pg_catalog.pg_namespace n ON n.oid" +
+          eq + "c.relnamespace" + by_oid,
+      {index_oid});
+  if (!name) return std::nullopt;
+  connection.exec("DROP INDEX CONCURRENTLY IF EXISTS " + *name);
+  if (connection.query_value("SELECT 1 FROM pg_catalog.pg_class c" + by_oid, {index_oid})) {
+    throw Failure(ExitCode::runtime_failure,
+                  "--repair dropped " + *name + " but the index with OID " + index_oid +
+                      " still exists (it was renamed meanwhile)",
+                  "run dbmig apply --repair again");
+  }
+  return name;
+}
+
 std::optional<IndexState> find_index(db::Connection& connection, const sql::Change& change) {
   const bool by_table = !change.table.name.empty();
-  const std::string where = by_table ? "i.indrelid = to_regclass($1) AND c.relname = $2"
-                                     : "c.oid = to_regclass($1) AND c.relname = $2";
+  const std::string eq = sql::pg_operator("=");
+  const std::string where = (by_table ? "i.indrelid" : "c.oid") + eq +
+                            "pg_catalog.to_regclass($1) AND c.relname" + eq + "$2";
   sql::QualifiedName index_name = change.object;
   if (index_name.schema.empty()) index_name.schema = change.table.schema;
   const db::Result result = connection.exec_params(
       "SELECT c.oid, i.indrelid, i.indisvalid, i.indisready, i.indislive"
-      " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid WHERE " +
-          where,
+      " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" +
+          eq + "i.indexrelid WHERE " + where,
       {by_table ? regclass_text(change.table) : regclass_text(index_name), change.object.name});
   if (result.rows() == 0) return std::nullopt;
   IndexState state;
   state.oid = result.get(0, 0);
   state.table_oid = result.get(0, 1);
-  state.valid = is_true(result.get(0, 2));
-  state.ready = is_true(result.get(0, 3));
-  state.live = is_true(result.get(0, 4));
+  state.valid = result.get_bool(0, 2);
+  state.ready = result.get_bool(0, 3);
+  state.live = result.get_bool(0, 4);
   return state;
 }
 
 std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql::Change& change,
                                            const std::optional<IndexState>& index) {
   const bool hidden_counts = index.has_value() && !index->valid;
+  const std::string eq = sql::pg_operator("=");
   const db::Result result = connection.exec_params(
       "SELECT p.pid, p.relid IS NULL, COALESCE(p.phase, ''), COALESCE(p.blocks_done, 0),"
       " COALESCE(p.blocks_total, 0), COALESCE(p.tuples_done, 0), COALESCE(p.tuples_total, 0)"
-      " FROM pg_catalog.pg_stat_progress_create_index p"
-      " WHERE p.datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
-      " AND p.pid <> pg_backend_pid()"
-      " AND ((p.index_relid = CAST($1 AS oid))"
-      " OR (p.relid = to_regclass($2) AND COALESCE(p.index_relid, 0) = 0)"
-      " OR (p.relid IS NULL AND CAST($3 AS bool)))"
-      " ORDER BY p.relid IS NULL LIMIT 1",
+      " FROM pg_catalog.pg_stat_progress_create_index p WHERE p.datid" +
+          eq + "(SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname" + eq +
+          "pg_catalog.current_database()) AND p.pid" + sql::pg_operator("<>") +
+          "pg_catalog.pg_backend_pid() AND ((p.index_relid" + eq +
+          "CAST($1 AS pg_catalog.oid)) OR (p.relid" + eq +
+          "pg_catalog.to_regclass($2) AND COALESCE(p.index_relid, CAST(0 AS pg_catalog.oid))" + eq +
+          "CAST(0 AS pg_catalog.oid)) OR (p.relid IS NULL AND CAST($3 AS pg_catalog.bool)))"
+          " ORDER BY p.relid IS NULL LIMIT 1",
       {index ? std::optional<std::string>(index->oid) : std::optional<std::string>("0"),
        change.table.name.empty() ? std::nullopt
                                  : std::optional<std::string>(regclass_text(change.table)),
@@ -77,7 +163,7 @@ std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql
   if (result.rows() == 0) return std::nullopt;
   IndexBuild build;
   build.pid = static_cast<int>(to_int(result.get(0, 0)));
-  build.hidden = is_true(result.get(0, 1));
+  build.hidden = result.get_bool(0, 1);
   build.phase = result.get(0, 2);
   build.blocks_done = to_int(result.get(0, 3));
   build.blocks_total = to_int(result.get(0, 4));

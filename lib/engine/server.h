@@ -13,12 +13,9 @@
 #include "db/connection.h"
 #include "sql/classify.h"
 #include "sql/dialect.h"
+#include "sql/verify_query.h"
 
 namespace dbmig::engine {
-
-// Opens a connection on the heap (so that it can be held and replaced without
-// moving it). Throws db::DbError like db::Connection::open.
-[[nodiscard]] std::unique_ptr<db::Connection> open_connection(const db::ConnectOptions& options);
 
 // The server's dialect: `SELECT version()` mentioning CockroachDB means
 // cockroach, anything else postgres. Throws db::DbError.
@@ -40,6 +37,22 @@ struct IndexState {
 [[nodiscard]] std::optional<IndexState> find_index(db::Connection& connection,
                                                    const sql::Change& change);
 
+// PostgreSQL: `change`'s table and index/constraint resolved to OIDs under
+// the connection's search_path (sql::resolve_oids_query). Throws db::DbError.
+[[nodiscard]] sql::ObjectOids resolve_change(db::Connection& connection, const sql::Change& change);
+
+// The OID of the index named `index_name` on the table whose OID is
+// `table_oid` (a name in the table's own schema: no search_path involved);
+// "0" when there is none yet. Throws db::DbError.
+[[nodiscard]] std::string index_on_table(db::Connection& connection, const std::string& table_oid,
+                                         const std::string& index_name);
+
+// The index `oids.object` on the table `oids.table`; nullopt when that OID
+// is no longer an index of that table. Needs no search_path. Throws
+// db::DbError.
+[[nodiscard]] std::optional<IndexState> find_index(db::Connection& connection,
+                                                   const sql::ObjectOids& oids);
+
 // A running CREATE INDEX / REINDEX as pg_stat_progress_create_index shows it.
 struct IndexBuild {
   int pid = 0;
@@ -56,6 +69,12 @@ struct IndexBuild {
 [[nodiscard]] std::optional<IndexBuild> find_index_build(db::Connection& connection,
                                                          const sql::Change& change,
                                                          const std::optional<IndexState>& index);
+// The same for the objects `oids` names: a progress row whose index_relid
+// is the index's OID, or whose relid is the table's OID with no index OID
+// yet, or a hidden row while `index` exists and is not valid.
+[[nodiscard]] std::optional<IndexBuild> find_index_build(db::Connection& connection,
+                                                         const sql::ObjectOids& oids,
+                                                         const std::optional<IndexState>& index);
 
 // "building index: 1200/5000 blocks" -- a progress line for `build`.
 [[nodiscard]] std::string describe_build(const IndexBuild& build);
@@ -63,6 +82,16 @@ struct IndexBuild {
 // DROP INDEX CONCURRENTLY IF EXISTS "schema"."index" (autocommit; the
 // connection must have no open transaction). Throws db::DbError.
 void drop_index_concurrently(db::Connection& connection, const sql::Change& change);
+
+// --repair's drop (SPEC 9): turns `index_oid` into its qualified name (on
+// `connection`, whose search_path must be pg_catalog's only), runs DROP
+// INDEX CONCURRENTLY IF EXISTS on that name at once, then confirms that the
+// OID is gone. Returns the name dropped; nullopt when the OID was already
+// gone. Throws db::DbError, and Failure(runtime_failure) when the OID still
+// exists afterwards. The window between the look-up and the drop is
+// written in docs/apply.md.
+std::optional<std::string> drop_index_by_oid(db::Connection& connection,
+                                             const std::string& index_oid);
 
 // The latest CockroachDB schema-change job mentioning `change.object`.
 struct SchemaChangeJob {

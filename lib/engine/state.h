@@ -12,8 +12,14 @@
 #include <vector>
 
 #include "db/connection.h"
+#include "sql/verify_query.h"
 
 namespace dbmig::engine {
+
+// The version of the state tables' layout this dbmig writes. 1: the layout
+// before the version existed (no schema_version column); 2: the step history
+// records the OIDs its proofs are about and the statements committed.
+inline constexpr int kStateSchemaVersion = 2;
 
 enum class StepState { started, applied, verified, failed };
 
@@ -35,6 +41,12 @@ struct StepRecord {
   std::optional<std::string> finished_at;  // server timestamptz, as text
   std::optional<std::int64_t> duration_ms;
   std::string runner;  // runner identity that wrote the row last
+  // The OIDs of the step's proofs, one per change in order; nullopt when the
+  // row was recorded without them (before state schema 2, or not resolved).
+  std::optional<std::vector<sql::ObjectOids>> object_oids;
+  // Statements of a non-transactional step committed under the fence (the
+  // first `progress` statements); 0 when none or unknown.
+  int progress = 0;
 };
 
 // The lease columns of the singleton row.
@@ -50,6 +62,7 @@ struct LeaseInfo {
 // Everything dbmig keeps in the database.
 struct DatabaseState {
   bool tables_exist = false;           // false: nothing was ever applied
+  int schema_version = 0;              // the tables' layout (0 when absent)
   std::optional<std::string> version;  // last fully applied and verified version
   LeaseInfo lease;
   std::vector<StepRecord> steps;  // every history row, in no particular order
@@ -72,6 +85,14 @@ struct StepWrite {
   // (clock_timestamp() - now()), for a step run inside that transaction.
   bool duration_since_transaction_start = false;
   std::string runner;
+  // The proofs' OIDs: a "T:O,..." literal, or (object_oids_sql) an SQL
+  // expression giving it, evaluated in the write's transaction. Neither:
+  // the recorded OIDs are kept when the row is not restarted.
+  std::optional<std::vector<sql::ObjectOids>> object_oids;
+  std::optional<std::string> object_oids_sql;
+  // Statements committed so far (non-transactional steps); nullopt keeps
+  // the recorded count (0 when the row is restarted).
+  std::optional<int> progress;
 };
 
 // The state tables of one schema (default "dbmig"). Every identifier is
@@ -90,10 +111,18 @@ class StateTables {
   // BEGIN/COMMIT. Idempotent.
   [[nodiscard]] std::string create_script() const;
 
-  // Reads the singleton row and the whole step history in one round trip.
-  // Absent tables (or schema) give tables_exist = false and an empty state.
-  // Throws db::DbError on any other failure.
+  // Reads the singleton row and the whole step history in one round trip,
+  // whatever the layout's version (columns are found by name). Absent
+  // tables (or schema) give tables_exist = false and an empty state. Throws
+  // db::DbError on any other failure, and Failure(usage_error) naming the
+  // version when the tables are newer than this dbmig knows.
   [[nodiscard]] DatabaseState read(db::Connection& connection) const;
+
+  // The statements (each run alone, in autocommit; idempotent) that bring
+  // tables of layout `from` to kStateSchemaVersion, and the write (to be
+  // fenced) that records the new version. Empty when `from` is current.
+  [[nodiscard]] std::vector<std::string> upgrade_statements(int from) const;
+  [[nodiscard]] std::string record_schema_version_sql() const;
 
   // Creates the tables when absent, in one transaction retried (bounded, with
   // backoff) on the errors concurrent creators raise (23505, 42P06, 42P07,
@@ -105,6 +134,9 @@ class StateTables {
   // to the server's now() when the row is (re)started, finished_at to
   // clock_timestamp() for verified/failed rows.
   [[nodiscard]] std::string write_step_sql(const StepWrite& write) const;
+  // SQL (no trailing ';') recording that the first `statements` statements
+  // of (version, step) committed.
+  [[nodiscard]] std::string progress_sql(std::string_view version, int step, int statements) const;
   // SQL (no trailing ';') recording `version` as the last verified version.
   [[nodiscard]] std::string advance_version_sql(std::string_view version) const;
   // The same as an assignment for Lease::fence_sql: "version = '...'".

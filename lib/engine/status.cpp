@@ -3,6 +3,7 @@
 // in progress or failed, the runner lease, drift (an applied step whose file
 // changed), verify-file problems, and on PostgreSQL every INVALID index.
 // The JSON document is described in docs/json.md.
+#include <algorithm>
 #include <sstream>
 
 #include "engine/commands.h"
@@ -100,7 +101,8 @@ std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
 // Only the steps/state tables are read; nothing is written.
 void inspect(const migration::Plan& plan, const ConnectionSettings& connection_settings,
              StatusFindings& findings) {
-  db::Connection connection = connect_for_reading(connection_settings);
+  db::Connection connection =
+      connect_for_reading(connection_settings, plan.dialect == sql::Dialect::postgres);
   findings.server_dialect = detect_dialect(connection);
   findings.state = StateTables(connection_settings.state_schema).read(connection);
   findings.version_problem = unknown_version_problem(plan, findings.state);
@@ -110,6 +112,14 @@ void inspect(const migration::Plan& plan, const ConnectionSettings& connection_s
   if (findings.server_dialect == sql::Dialect::postgres) {
     findings.invalid_indexes = read_invalid_indexes(connection);
   }
+}
+
+// Outdated verify files (an older dbmig's, same step) are a warning only:
+// upgrading dbmig never stops a deploy (SPEC 5).
+bool blocks_deploy(const std::vector<migration::VerifyFileProblem>& problems) {
+  return std::any_of(problems.begin(), problems.end(), [](const auto& problem) {
+    return problem.kind != migration::VerifyFileProblem::Kind::outdated;
+  });
 }
 
 bool has_failures(const StatusFindings& findings) {
@@ -123,7 +133,7 @@ ExitCode exit_code_of(const StatusFindings& findings, const StatusOptions& optio
   if (findings.version_problem) return ExitCode::usage_error;
   if (!options.exit_code) return ExitCode::ok;
   const bool clean = findings.pending.empty() && findings.drift.empty() &&
-                     findings.verify_files.empty() && !has_failures(findings);
+                     !blocks_deploy(findings.verify_files) && !has_failures(findings);
   return clean ? ExitCode::ok : ExitCode::check_failed;
 }
 

@@ -99,25 +99,55 @@ std::optional<std::string> column_dropping_step(const std::vector<AppliedStep>& 
   });
 }
 
-bool is_true(std::string_view text) { return text == "t" || text == "true"; }
-
 // Runs one proof. A lost connection ends the command (rethrown); any other
 // error is the proof's outcome.
-void run_proof(db::Connection& connection, const sql::Change& change, sql::Dialect dialect,
-               Proof& proof) {
+void run_proof(db::Connection& connection, const std::string& query, Proof& proof) {
   try {
-    const db::Result result = connection.exec(sql::verify_query(change, dialect));
+    const db::Result result = connection.exec(query);
     if (result.rows() != 1 || result.columns() != 1 || result.is_null(0, 0)) {
       proof.outcome = Outcome::error;
       proof.error = "the verify query did not return one boolean";
       return;
     }
-    proof.outcome = is_true(result.get(0, 0)) ? Outcome::proved : Outcome::incomplete;
+    proof.outcome = result.get_bool(0, 0) ? Outcome::proved : Outcome::incomplete;
   } catch (const db::DbError& error) {
     if (error.connection_lost()) throw;
     proof.outcome = Outcome::error;
     proof.sqlstate = error.sqlstate();
     proof.error = error.fields().message;
+  }
+}
+
+// PostgreSQL: the OIDs the step's row records for this very file (SPEC 9:
+// the proofs are about the objects the step made); nullopt for a row an
+// older dbmig wrote, whose proofs resolve the names with the database's
+// default search_path.
+std::optional<std::vector<sql::ObjectOids>> recorded_oids(const migration::Plan& plan,
+                                                          const DatabaseState& state,
+                                                          const migration::PlannedVersion& version,
+                                                          const migration::PlannedStep& step) {
+  if (plan.dialect != sql::Dialect::postgres) return std::nullopt;
+  const StepRecord* record = state.find_step(version.name, step.file.number);
+  if (record == nullptr || record->sha256 != step.sha256 || !record->object_oids ||
+      record->object_oids->size() != step.analysis.changes.size()) {
+    return std::nullopt;
+  }
+  return record->object_oids;
+}
+
+// Says which steps' proofs resolve names (rows an older dbmig wrote).
+void warn_about_steps_without_oids(const migration::Plan& plan, const DatabaseState& state,
+                                   Reporter& reporter) {
+  if (plan.dialect != sql::Dialect::postgres) return;
+  for (const AppliedStep& applied : applied_steps(plan, state)) {
+    if (applied.step->analysis.changes.empty()) continue;
+    if (recorded_oids(plan, state, *applied.version, *applied.step)) continue;
+    reporter.diagnostic(
+        {.severity = Severity::warning,
+         .file = step_label(applied.version->name, applied.step->file.file_name),
+         .message = "recorded without the OIDs of its objects (by an older dbmig): its proofs "
+                    "resolve the names with the database's default search_path",
+         .hint = ""});
   }
 }
 
@@ -127,7 +157,9 @@ std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& 
   std::vector<Proof> proofs;
   for (std::size_t index = 0; index < steps.size(); ++index) {
     const migration::PlannedStep& step = *steps[index].step;
-    for (const sql::Change& change : step.analysis.changes) {
+    const auto oids = recorded_oids(plan, state, *steps[index].version, step);
+    for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
+      const sql::Change& change = step.analysis.changes[i];
       Proof proof;
       proof.version = steps[index].version->name;
       proof.file = step.file.file_name;
@@ -136,7 +168,10 @@ std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& 
         proof.outcome = Outcome::superseded;
         proof.superseded_by = *by;
       } else {
-        run_proof(connection, change, plan.dialect, proof);
+        run_proof(connection,
+                  oids ? sql::verify_query_by_oids(change, (*oids)[i])
+                       : sql::verify_query(change, plan.dialect),
+                  proof);
         // A failed proof is explained (never skipped) by a later column drop.
         if (proof.outcome == Outcome::incomplete) {
           if (auto dropper = column_dropping_step(steps, index, change)) {
@@ -240,12 +275,13 @@ void warn_about_verify_files(const migration::Plan& plan, Reporter& reporter) {
 ExitCode verify(const migration::Plan& plan, const ConnectionSettings& connection_settings,
                 Reporter& reporter) {
   warn_about_verify_files(plan, reporter);
-  db::Connection connection = connect_for_reading(connection_settings);
+  db::Connection connection = connect_for_reading(connection_settings, false);
   require_matching_dialect(plan, connection);
   const DatabaseState state = StateTables(connection_settings.state_schema).read(connection);
   if (auto problem = unknown_version_problem(plan, state)) {
     throw Failure(ExitCode::usage_error, problem->message, problem->hint);
   }
+  warn_about_steps_without_oids(plan, state, reporter);
   const std::vector<Proof> proofs = run_proofs(plan, state, connection);
   const ExitCode code = exit_code_of(proofs);
   reporter.result(document(plan, state, proofs, code), text(state, proofs));

@@ -170,7 +170,8 @@ std::vector<VerifyFileProblem> check_verify_files(const Plan& plan) {
       if (step.expected_verify && !step.actual_verify) {
         problems.push_back({Kind::missing, path});
       } else if (step.expected_verify && *step.actual_verify != *step.expected_verify) {
-        problems.push_back({Kind::stale, path});
+        const bool outdated = is_outdated_verify_file(*step.actual_verify, step.sha256);
+        problems.push_back({outdated ? Kind::outdated : Kind::stale, path});
       } else if (!step.expected_verify && step.actual_verify) {
         problems.push_back({Kind::spurious, path});
       }

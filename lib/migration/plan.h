@@ -60,7 +60,10 @@ struct PlanOptions {
 
 // Verify-file problems for `generate-verify --check` and `apply`.
 struct VerifyFileProblem {
-  enum class Kind { missing, stale, spurious } kind;
+  // outdated: written by an older dbmig (older format) for the same step
+  // bytes; a warning in apply and status, a problem only for
+  // generate-verify --check (SPEC 5).
+  enum class Kind { missing, stale, spurious, outdated } kind;
   std::filesystem::path path;
 };
 

@@ -21,4 +21,8 @@ std::string quote_identifier(std::string_view name) { return quote_with(name, '"
 
 std::string quote_literal(std::string_view text) { return quote_with(text, '\''); }
 
+std::string pg_operator(std::string_view op) {
+  return " OPERATOR(pg_catalog." + std::string(op) + ") ";
+}
+
 }  // namespace dbmig::sql

@@ -14,4 +14,9 @@ namespace dbmig::sql {
 // PostgreSQL and CockroachDB). Backslashes are not special.
 [[nodiscard]] std::string quote_literal(std::string_view text);
 
+// PostgreSQL's built-in operator `op` as ` OPERATOR(pg_catalog.op) ` (with
+// the spaces around it), so that no search_path can redirect it to an
+// operator another role created.
+[[nodiscard]] std::string pg_operator(std::string_view op);
+
 }  // namespace dbmig::sql

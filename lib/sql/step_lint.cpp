@@ -9,7 +9,11 @@
 #include "sql/step_lint.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
+
+#include "core/text.h"
+#include "sql/scanner.h"
 
 namespace dbmig::sql {
 namespace {
@@ -82,6 +86,98 @@ void check_opaque_commits(StepAnalysis& step) {
   }
 }
 
+// The settings a step may not change (SPEC 9): what the server reads
+// (client_encoding, standard_conforming_strings) must be what dbmig read,
+// and who dbmig is (role, session_authorization) must stay dbmig's.
+constexpr std::array kGuardedSettings{"client_encoding", "standard_conforming_strings", "role",
+                                      "session_authorization"};
+
+bool is_guarded(std::string_view name) {
+  return std::find(kGuardedSettings.begin(), kGuardedSettings.end(), name) !=
+         kGuardedSettings.end();
+}
+
+// The statement's tokens without comments.
+std::vector<Token> words_of(const Statement& statement, std::string_view source) {
+  std::vector<Token> words;
+  auto tokens = scan(statement.text(source));
+  if (!tokens) return words;
+  for (Token token : *tokens) {
+    if (token.kind == TokenKind::comment) continue;
+    token.begin += static_cast<std::uint32_t>(statement.begin);
+    token.end += static_cast<std::uint32_t>(statement.begin);
+    words.push_back(token);
+  }
+  return words;
+}
+
+// A setting's name as the server folds it: "Name" kept, name lower-cased;
+// a string literal's content ('role' in set_config).
+std::string setting_name(const Token& token, std::string_view source) {
+  std::string_view text = token.text(source);
+  if (text.size() >= 2 && (text.front() == '"' || text.front() == '\'')) {
+    std::string inner(text.substr(1, text.size() - 2));
+    return token.kind == TokenKind::string ? ascii_lower(inner) : inner;
+  }
+  return ascii_lower(text);
+}
+
+struct GuardedChange {
+  std::string setting;
+  std::size_t offset = 0;
+  bool local_role = false;  // SET LOCAL ROLE
+};
+
+// SET [SESSION | LOCAL] <guarded> ..., SET NAMES, SET SESSION AUTHORIZATION.
+std::optional<GuardedChange> guarded_set(const std::vector<Token>& words, std::string_view source) {
+  if (words.empty() || !is_word(words[0], source, "set")) return std::nullopt;
+  bool local = false;
+  std::size_t i = 1;
+  while (i < words.size() &&
+         (is_word(words[i], source, "local") || is_word(words[i], source, "session"))) {
+    local = local || is_word(words[i], source, "local");
+    if (is_word(words[i], source, "session") && i + 1 < words.size() &&
+        is_word(words[i + 1], source, "authorization")) {
+      return GuardedChange{"session_authorization", words[i].begin, false};
+    }
+    ++i;
+  }
+  if (i >= words.size()) return std::nullopt;
+  std::string name = setting_name(words[i], source);
+  if (name == "names") name = "client_encoding";
+  if (!is_guarded(name)) return std::nullopt;
+  return GuardedChange{name, words[i].begin, local && name == "role"};
+}
+
+// set_config('<guarded>', ...) anywhere in the statement.
+std::optional<GuardedChange> guarded_set_config(const std::vector<Token>& words,
+                                                std::string_view source) {
+  for (std::size_t i = 0; i + 2 < words.size(); ++i) {
+    if (!is_word(words[i], source, "set_config") || !words[i + 1].is('(')) continue;
+    if (words[i + 2].kind != TokenKind::string) continue;
+    const std::string name = setting_name(words[i + 2], source);
+    if (is_guarded(name)) return GuardedChange{name, words[i].begin, false};
+  }
+  return std::nullopt;
+}
+
+void check_guarded_settings(StepAnalysis& step, std::string_view source) {
+  for (const Statement& statement : step.statements) {
+    const std::vector<Token> words = words_of(statement, source);
+    auto change = guarded_set(words, source);
+    if (!change) change = guarded_set_config(words, source);
+    if (!change || (change->local_role && step.transactional)) continue;
+    add(step, Severity::error, change->offset,
+        "the step changes " + change->setting +
+            ", which dbmig keeps fixed on its connections (client_encoding=UTF8, "
+            "standard_conforming_strings=on, its own role and session authorization)",
+        change->setting == "role"
+            ? "remove it, or use SET LOCAL ROLE in a transactional step"
+            : "remove it: dbmig reads the step as UTF-8 with standard conforming strings, and "
+              "the server must read it the same way");
+  }
+}
+
 bool runs_transactional(const StepAnalysis& step, const StepRules& rules) {
   if (rules.marked_non_transactional) return false;
   if (rules.dialect == Dialect::cockroach && step.ddl_count > 0) return false;
@@ -112,6 +208,7 @@ std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
   check_non_transactional(step, rules);
   step.transactional = runs_transactional(step, rules);
   check_opaque_commits(step);
+  check_guarded_settings(step, source);
   if (!step.transactional) {
     for (const Classification& c : step.classifications) {
       step.findings.insert(step.findings.end(), c.rerun_hazards.begin(), c.rerun_hazards.end());

@@ -4,6 +4,10 @@
 //
 // PostgreSQL: tables are resolved with pg_catalog.to_regclass, which returns
 // NULL for a missing table, and the proof reads pg_index / pg_constraint.
+// Every function and operator is schema-qualified (pg_catalog.f,
+// OPERATOR(pg_catalog.=)): a proof can run under the search_path of the step
+// it proves, and an operator another role planted in `public` (an exact
+// match for oid = regclass, which pg_catalog lacks) must never be called.
 //
 // CockroachDB: an index is complete when it is *public*. The proof reads
 // crdb_internal.table_indexes, which lists only public indexes: its generator
@@ -37,6 +41,8 @@ std::string clip(std::string_view name, std::size_t bytes) {
   return std::string(name.substr(0, bytes));
 }
 
+std::string pg_op(std::string_view op) { return pg_operator(op); }
+
 std::string regclass(const QualifiedName& table) {
   return "pg_catalog.to_regclass(" + quote_literal(table.quoted()) + ")";
 }
@@ -50,9 +56,9 @@ std::string index_label(const Change& change) {
 
 std::string pg_index_row(const Change& change, std::string_view select) {
   return "SELECT " + std::string(select) +
-         " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-         " WHERE i.indrelid = " +
-         regclass(change.table) + " AND c.relname = " + quote_literal(change.object.name);
+         " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" + pg_op("=") +
+         "i.indexrelid WHERE i.indrelid" + pg_op("=") + regclass(change.table) + " AND c.relname" +
+         pg_op("=") + quote_literal(change.object.name);
 }
 
 std::string pg_create_index(const Change& change) {
@@ -72,25 +78,25 @@ std::string pg_leftover_condition(const std::string& name) {
     return "(pg_catalog.starts_with(o.relname, " + quote_literal(name + "_ccnew") +
            ") OR pg_catalog.starts_with(o.relname, " + quote_literal(name + "_ccold") + "))";
   }
-  return "(pg_catalog.starts_with(o.relname, " + quote_literal(clip(name, 53)) +
-         ") AND o.relname ~ '_cc(new|old)[0-9]*$')";
+  return "(pg_catalog.starts_with(o.relname, " + quote_literal(clip(name, 53)) + ") AND o.relname" +
+         pg_op("~") + "'_cc(new|old)[0-9]*$')";
 }
 
 std::string pg_reindex_concurrently(const Change& change) {
   return "SELECT COALESCE((SELECT i.indisvalid AND i.indisready AND i.indislive AND NOT EXISTS "
-         "(SELECT 1 FROM pg_catalog.pg_class o WHERE o.relnamespace = c.relnamespace"
-         " AND o.oid <> c.oid AND " +
+         "(SELECT 1 FROM pg_catalog.pg_class o WHERE o.relnamespace" +
+         pg_op("=") + "c.relnamespace AND o.oid" + pg_op("<>") + "c.oid AND " +
          pg_leftover_condition(change.object.name) +
-         ") FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-         " WHERE c.oid = " +
-         regclass(change.object) + "), false) AS complete";
+         ") FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" + pg_op("=") +
+         "i.indexrelid WHERE c.oid" + pg_op("=") + regclass(change.object) +
+         "), false) AS complete";
 }
 
 std::string pg_constraint(const Change& change) {
   return "SELECT COALESCE((SELECT con.convalidated FROM pg_catalog.pg_constraint con"
-         " WHERE con.conrelid = " +
-         regclass(change.table) + " AND con.conname = " + quote_literal(change.object.name) +
-         "), false) AS complete";
+         " WHERE con.conrelid" +
+         pg_op("=") + regclass(change.table) + " AND con.conname" + pg_op("=") +
+         quote_literal(change.object.name) + "), false) AS complete";
 }
 
 std::string postgres_query(const Change& change) {
@@ -102,6 +108,40 @@ std::string postgres_query(const Change& change) {
     case ChangeKind::validate_constraint: return pg_constraint(change);
   }
   return pg_create_index(change);
+}
+
+// OID text as a literal cast to pg_catalog.oid; anything but digits is 0.
+std::string oid_literal(std::string_view oid) {
+  const bool digits = !oid.empty() && oid.size() <= 10 &&
+                      oid.find_first_not_of("0123456789") == std::string_view::npos;
+  return "CAST(" + quote_literal(digits ? oid : "0") + " AS pg_catalog.oid)";
+}
+
+std::string oid_or_zero(const std::string& expression) {
+  return "COALESCE(" + expression + ", CAST(0 AS pg_catalog.oid))";
+}
+
+std::string table_oid_expression(const Change& change) {
+  if (!change.table.name.empty()) {
+    return oid_or_zero("CAST(" + regclass(change.table) + " AS pg_catalog.oid)");
+  }
+  return oid_or_zero("(SELECT i.indrelid FROM pg_catalog.pg_index i WHERE i.indexrelid" +
+                     pg_op("=") + regclass(change.object) + ")");
+}
+
+std::string object_oid_expression(const Change& change) {
+  switch (change.kind) {
+    case ChangeKind::create_index:
+    case ChangeKind::create_index_on_only:
+      return oid_or_zero("(" + pg_index_row(change, "c.oid") + ")");
+    case ChangeKind::reindex_concurrently:
+      return oid_or_zero("CAST(" + regclass(change.object) + " AS pg_catalog.oid)");
+    case ChangeKind::add_constraint:
+    case ChangeKind::validate_constraint: break;
+  }
+  return oid_or_zero("(SELECT con.oid FROM pg_catalog.pg_constraint con WHERE con.conrelid" +
+                     pg_op("=") + regclass(change.table) + " AND con.conname" + pg_op("=") +
+                     quote_literal(change.object.name) + ")");
 }
 
 std::string crdb_table_indexes(const QualifiedName& table) {
@@ -182,6 +222,70 @@ std::string describe_change(const Change& change, Dialect dialect) {
 
 std::string verify_query(const Change& change, Dialect dialect) {
   return dialect == Dialect::postgres ? postgres_query(change) : cockroach_query(change);
+}
+
+std::string resolve_oids_expression(const Change& change) {
+  return "pg_catalog.concat(" + table_oid_expression(change) + ", ':', " +
+         object_oid_expression(change) + ")";
+}
+
+std::string resolve_oids_query(const Change& change) {
+  return "SELECT " + resolve_oids_expression(change);
+}
+
+std::string format_oids(const std::vector<ObjectOids>& oids) {
+  std::string text;
+  for (const ObjectOids& pair : oids) {
+    if (!text.empty()) text += ',';
+    text += pair.table + ':' + pair.object;
+  }
+  return text;
+}
+
+std::optional<std::vector<ObjectOids>> parse_oids(std::string_view text) {
+  std::vector<ObjectOids> oids;
+  if (text.empty()) return oids;
+  const auto is_number = [](std::string_view part) {
+    return !part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::string_view pair = text.substr(0, comma);
+    const std::size_t colon = pair.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    ObjectOids parsed{std::string(pair.substr(0, colon)), std::string(pair.substr(colon + 1))};
+    if (!is_number(parsed.table) || !is_number(parsed.object)) return std::nullopt;
+    oids.push_back(std::move(parsed));
+    if (comma == std::string_view::npos) return oids;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+std::string verify_query_by_oids(const Change& change, const ObjectOids& oids) {
+  const std::string index = oid_literal(oids.object);
+  const std::string table = oid_literal(oids.table);
+  const std::string on_table = " AND i.indrelid" + pg_op("=") + table;
+  switch (change.kind) {
+    case ChangeKind::create_index:
+      return "SELECT COALESCE((SELECT i.indisvalid AND i.indisready AND i.indislive FROM "
+             "pg_catalog.pg_index i WHERE i.indexrelid" +
+             pg_op("=") + index + on_table + "), false) AS complete";
+    case ChangeKind::create_index_on_only:
+      return "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indexrelid" + pg_op("=") +
+             index + on_table + ") AS complete";
+    case ChangeKind::reindex_concurrently:
+      return "SELECT COALESCE((SELECT i.indisvalid AND i.indisready AND i.indislive AND NOT "
+             "EXISTS (SELECT 1 FROM pg_catalog.pg_class o WHERE o.relnamespace" +
+             pg_op("=") + "c.relnamespace AND o.oid" + pg_op("<>") + "c.oid AND " +
+             pg_leftover_condition(change.object.name) +
+             ") FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid" + pg_op("=") +
+             "i.indexrelid WHERE c.oid" + pg_op("=") + index + "), false) AS complete";
+    case ChangeKind::add_constraint:
+    case ChangeKind::validate_constraint: break;
+  }
+  return "SELECT COALESCE((SELECT con.convalidated FROM pg_catalog.pg_constraint con WHERE "
+         "con.oid" +
+         pg_op("=") + index + " AND con.conrelid" + pg_op("=") + table + "), false) AS complete";
 }
 
 }  // namespace dbmig::sql

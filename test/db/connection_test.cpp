@@ -124,7 +124,7 @@ TEST_F(ConnectionTest, ServerErrorsCarrySqlstateMessageDetailHintAndStatement) {
 
 TEST_F(ConnectionTest, CopyToOrFromClientIsAnErrorThatLeavesTheConnectionUsable) {
   Connection connection = connect();
-  connection.exec("CREATE TABLE c (x int); INSERT INTO c VALUES (1), (2)");
+  connection.exec_script("CREATE TABLE c (x int); INSERT INTO c VALUES (1), (2)");
   const std::string statements[] = {"COPY c FROM STDIN", "COPY c TO STDOUT"};
   for (const auto& statement : statements) {
     DbError error = expect_db_error([&] { connection.exec(statement); });
@@ -155,7 +155,7 @@ TEST_F(ConnectionTest, LockTimeoutIsRetryable) {
 TEST_F(ConnectionTest, SerializationFailureIsRetryable) {
   Connection reader = connect();
   Connection writer = connect();
-  reader.exec("CREATE TABLE rows_ (id int PRIMARY KEY, v int); INSERT INTO rows_ VALUES (1, 0)");
+  reader.exec_script("CREATE TABLE rows_ (id int PRIMARY KEY, v int); INSERT INTO rows_ VALUES (1, 0)");
   reader.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
   reader.exec("SELECT * FROM rows_");
   writer.exec("UPDATE rows_ SET v = 1 WHERE id = 1");
@@ -168,7 +168,7 @@ TEST_F(ConnectionTest, SerializationFailureIsRetryable) {
 TEST_F(ConnectionTest, DeadlockIsRetryable) {
   Connection first = connect();
   Connection second = connect();
-  first.exec("CREATE TABLE d (id int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)");
+  first.exec_script("CREATE TABLE d (id int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)");
   for (Connection* connection : {&first, &second}) {
     connection->exec("SET deadlock_timeout = '100ms'");
     connection->exec("BEGIN");

@@ -326,7 +326,7 @@ class ConcurrentBuild : public test::DatabaseTest {
     test::DatabaseTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     connection_.emplace(connect());
-    connection_->exec("CREATE TABLE t (x int); INSERT INTO t SELECT g FROM generate_series(1, 1000) g");
+    connection_->exec_script("CREATE TABLE t (x int); INSERT INTO t SELECT g FROM generate_series(1, 1000) g");
     connection_->exec("CREATE TABLE unrelated (y int)");
     snapshot_holder_.emplace(connect());
     snapshot_holder_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
