@@ -3,6 +3,7 @@
 #
 #   scripts/soak.sh --seed S --rounds N [--max-seconds T] [--dbmig PATH]
 #                   [--from-round R] [--rows N] [--lease-ttl DUR] [--keep]
+#                   [--self-check]
 #
 # Starts its own throwaway PostgreSQL (loopback, temp dir), then per round:
 # a fresh database, a migration history generated from (seed, round), one or
@@ -29,6 +30,7 @@ usage() {
   cat >&2 <<'EOF'
 usage: scripts/soak.sh --seed S --rounds N [--max-seconds T] [--dbmig PATH]
                        [--from-round R] [--rows N] [--lease-ttl DUR] [--keep]
+                       [--self-check]
   --seed S         non-negative integer; every round's history and faults derive from (S, round)
   --rounds N       number of rounds (default 8)
   --max-seconds T  start no round after T seconds (default 1800)
@@ -37,6 +39,8 @@ usage: scripts/soak.sh --seed S --rounds N [--max-seconds T] [--dbmig PATH]
   --rows N         rows of the big table the index builds run on (default 250000)
   --lease-ttl DUR  the runners' --lease-ttl (default 3s, dbmig's minimum)
   --keep           keep the temp dir (server stopped) for inspection
+  --self-check     first prove the checks: a clean round passes them, and planted
+                   violations of every kind are each reported (exit 1 if not)
 EOF
   exit 2
 }
@@ -49,6 +53,7 @@ from_round=1
 big_rows=250000
 lease_ttl=3s
 keep=0
+self_check=0
 while (($#)); do
   case "$1" in
     --seed) seed="${2-}"; shift 2 || usage ;;
@@ -59,6 +64,7 @@ while (($#)); do
     --rows) big_rows="${2-}"; shift 2 || usage ;;
     --lease-ttl) lease_ttl="${2-}"; shift 2 || usage ;;
     --keep) keep=1; shift ;;
+    --self-check) self_check=1; shift ;;
     -h | --help) usage ;;
     *) echo "soak: unknown argument: $1" >&2; usage ;;
   esac
@@ -66,7 +72,7 @@ done
 for number in "$seed" "$rounds" "$max_seconds" "$from_round" "$big_rows"; do
   [[ "$number" =~ ^[0-9]+$ ]] || { echo "soak: not a non-negative integer: '$number'" >&2; usage; }
 done
-((rounds >= 1 && from_round >= 1 && big_rows >= 1000)) || usage
+((from_round >= 1 && big_rows >= 1000)) || usage
 [[ "$lease_ttl" =~ ^[0-9]+s$ ]] || { echo "soak: --lease-ttl must be whole seconds (3s)" >&2; usage; }
 lease_ttl_s="${lease_ttl%s}"
 ((lease_ttl_s >= 3)) || { echo "soak: --lease-ttl is at least 3s" >&2; usage; }
@@ -90,6 +96,11 @@ template_create || exit 2
 echo "soak: seed $seed, rounds $from_round..$((from_round + rounds - 1)), max ${max_seconds}s," \
   "lease TTL $lease_ttl, $big_rows rows, $("$dbmig" --version 2>&1), $(server_version)," \
   "temp $work"
+
+if ((self_check)) && ! run_self_check; then
+  echo "soak: the self-check failed: the soak's own checks cannot be trusted"
+  exit 1
+fi
 
 rounds_run=0
 round="$from_round"

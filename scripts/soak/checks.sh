@@ -4,6 +4,8 @@
 # round's history (scripts/soak/history.sh).
 
 declare -A violation_kinds=()  # class -> violations seen
+planting=0                     # 1 while --self-check plants violations
+declare -A planted_found=()    # class -> 1: a planted violation was detected
 
 # violation CLASS TEXT [KEY]: records a violation of the current round,
 # once per KEY (default TEXT) and round.
@@ -11,6 +13,10 @@ violation() {
   local key="${3:-$2}"
   [[ -n "${round_seen[$key]-}" ]] && return
   round_seen[$key]=1
+  if ((planting)); then
+    planted_found[$1]=1
+    return
+  fi
   violations+=("round $round (seed $seed) [$1] $2")
   violation_kinds[$1]=$((${violation_kinds[$1]-0} + 1))
   round_violations=$((round_violations + 1))
@@ -217,4 +223,67 @@ check_commands() {
   ((RC == 0)) || violation status "dbmig status --exit-code exited $RC: $(grep -v '^ ' "$rdir/status.log" | tail -4 | tr '\n' ' ')"
   run_bounded 60 "$rdir/verify.log" "$dbmig" verify --dir "$dir" --db "$(db_url "$db")"
   ((RC == 0)) || violation verify "dbmig verify exited $RC: $(tail -4 "$rdir/verify.log" | tr '\n' ' ')"
+}
+
+# --- the checks' own check ---------------------------------------------------
+
+# The violations run_self_check plants, and the class each must be found as.
+planted_classes=(repeated-effect out-of-order lost-effect stray not-done invalid-index marker
+  lease-held state status verify)
+plant_sql="
+INSERT INTO soak_effects (version, step, stmt)
+  SELECT version, step, stmt FROM soak_effects ORDER BY seq LIMIT 1;
+DELETE FROM soak_effects WHERE seq = (SELECT max(seq) FROM soak_effects
+  WHERE (version, step, stmt) <> (SELECT version, step, stmt FROM soak_effects ORDER BY seq LIMIT 1));
+INSERT INTO soak_effects (version, step, stmt) VALUES ('9999-planted', 1, 1);
+UPDATE pg_catalog.pg_index SET indisvalid = false WHERE indexrelid = (SELECT indexrelid
+  FROM pg_catalog.pg_index WHERE indrelid = 'public.soak_big'::regclass LIMIT 1);
+UPDATE soak_marker SET version = 'planted';
+UPDATE dbmig.state SET lease_owner = 'planted:1:0', lease_expires_at = now() + interval '1 hour';
+UPDATE dbmig.steps SET state = 'applied' WHERE (version, step) =
+  (SELECT version, step FROM dbmig.steps ORDER BY version DESC, step DESC LIMIT 1);
+UPDATE dbmig.state SET version = (SELECT version FROM dbmig.steps
+  WHERE version < (SELECT max(version) FROM dbmig.steps) ORDER BY version DESC LIMIT 1);"
+
+# run_self_check: one round without faults must pass every check; then one
+# violation of each kind is planted and every one must be reported.
+run_self_check() {
+  local started=$SECONDS
+  round=0
+  round_violations=0
+  declare -gA round_seen=()
+  rng_seed "$seed" 0
+  rdir="$work/self-check"
+  db=soak_self_check
+  mkdir -p "$rdir"
+  history_generate "$rdir/migrations"
+  local all=${#hist_versions[@]} class missing=()
+  "$dbmig" generate-verify --dir "$hist_dir" >"$rdir/generate-verify.log" 2>&1 ||
+    violation infra "generate-verify failed: $(grep -m1 error "$rdir/generate-verify.log")"
+  sql postgres "CREATE DATABASE $db TEMPLATE soak_template" >/dev/null || return 1
+  crashed=0
+  final_note=""
+  final_apply "${hist_versions[$((all - 1))]}"
+  check_final "$db" "$all"
+  check_commands "$db" "$all"
+  if ((round_violations)); then
+    echo "self-check: FAILED, a clean apply broke the invariants"
+    return 1
+  fi
+  sql "$db" "$plant_sql" >/dev/null || { echo "self-check: cannot plant violations" >&2; return 1; }
+  planting=1
+  declare -gA round_seen=()
+  check_final "$db" "$all"
+  check_commands "$db" "$all"
+  planting=0
+  for class in "${planted_classes[@]}"; do
+    [[ -n "${planted_found[$class]-}" ]] || missing+=("$class")
+  done
+  sql postgres "DROP DATABASE $db WITH (FORCE)" >/dev/null 2>&1
+  if ((${#missing[@]})); then
+    echo "self-check: FAILED, planted but not reported: ${missing[*]}"
+    return 1
+  fi
+  echo "self-check: a clean apply passes; all ${#planted_classes[@]} planted violations reported" \
+    "($((SECONDS - started))s)"
 }
