@@ -88,7 +88,8 @@ soak_started=$SECONDS
 work="$(mktemp -d /tmp/dbmig-soak.XXXXXX)" || { echo "soak: mktemp failed" >&2; exit 2; }
 chmod 711 "$work"
 trap cleanup EXIT
-trap 'interrupted=1; echo "soak: interrupted" >&2; exit 130' INT TERM
+rounds_run=0
+trap 'interrupted=1; echo "soak: interrupted" >&2; print_summary; exit 130' INT TERM
 
 server_start || exit 2
 template_create || exit 2
@@ -102,7 +103,6 @@ if ((self_check)) && ! run_self_check; then
   exit 1
 fi
 
-rounds_run=0
 round="$from_round"
 while ((round < from_round + rounds)); do
   if ((SECONDS - soak_started >= max_seconds)); then

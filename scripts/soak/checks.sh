@@ -20,7 +20,7 @@ violation() {
   violations+=("round $round (seed $seed) [$1] $2")
   violation_kinds[$1]=$((${violation_kinds[$1]-0} + 1))
   round_violations=$((round_violations + 1))
-  echo "  VIOLATION [$1] $2"
+  round_lines+=("  VIOLATION [$1] $2")
 }
 
 # expectations_sql MAX_VORD: a VALUES list of what the steps of versions up
@@ -251,6 +251,7 @@ run_self_check() {
   local started=$SECONDS
   round=0
   round_violations=0
+  round_lines=()
   declare -gA round_seen=()
   rng_seed "$seed" 0
   rdir="$work/self-check"
@@ -268,6 +269,7 @@ run_self_check() {
   check_commands "$db" "$all"
   if ((round_violations)); then
     echo "self-check: FAILED, a clean apply broke the invariants"
+    printf '%s\n' "${round_lines[@]}"
     return 1
   fi
   sql "$db" "$plant_sql" >/dev/null || { echo "self-check: cannot plant violations" >&2; return 1; }

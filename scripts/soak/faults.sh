@@ -139,11 +139,11 @@ run_phase() {
       victim="${VICTIM-}"
       [[ "$kind" == restart ]] && victim=""
       case "$kind" in
-        kill9) signal KILL "$victim" ;;
+        kill9) kill_hard "$victim" ;;
         sigint) signal INT "$victim" ;;
         restart)
           crashed=1
-          server_restart_immediate || { violation infra "the server did not restart"; return; }
+          server_restart_immediate || exit 2
           ;;
         sigstop)
           signal STOP "$victim"
@@ -158,7 +158,6 @@ run_phase() {
             # Resume once the others are done (they took the lease over).
             local deadline=$((SECONDS + 60)) others=()
             for i in "${pids[@]}"; do [[ "$i" != "$victim" ]] && others+=("$i"); done
-            sleep "$lease_ttl_s"
             while any_alive "${others[@]}" && ((SECONDS < deadline)); do sleep 0.1; done
           else
             # Resume just past the lease, while the others may be mid-step.
@@ -210,7 +209,7 @@ judge_exit() {
   if ((crashed && rc == 1)); then return; fi
   if ((rc == 1)) && grep -q 'lease lost' "$log"; then
     lease_lost_notes=$((lease_lost_notes + 1))
-    echo "  note: runner $pid lost its lease without a fault (a starved heartbeat?)"
+    round_lines+=("  note: runner $pid lost its lease without a fault (a starved heartbeat?)")
     return
   fi
   violation runner-exit "runner exited $rc although only $kind happened to another runner: $why" \
@@ -250,6 +249,7 @@ run_round() {
   local started=$SECONDS
   round_violations=0
   declare -gA round_seen=()
+  round_lines=()
   runner_seq=0
   crashed=0
   final_note=""
@@ -295,10 +295,12 @@ round_done() {
   local elapsed=$((SECONDS - $2)) verdict=ok
   round_times+=("$elapsed")
   ((round_violations)) && verdict="$round_violations VIOLATION(S)"
+  local line
   local steps=${#hist_steps[@]} phases
   phases="$(IFS=,; echo "${phase_labels[*]-}")"
   echo "round $1: ${#hist_versions[@]} versions, $steps steps, to ${hist_versions[$(($3 - 1))]};" \
     "faults: ${phases:-none}${final_note}; ${elapsed}s; $verdict"
+  for line in "${round_lines[@]}"; do echo "$line"; done
   if ((!round_violations || !keep)); then
     sql postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
     ((keep)) || rm -rf "$rdir"

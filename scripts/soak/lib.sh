@@ -77,6 +77,15 @@ spawn() {
   if proc_stat "$SPAWNED"; then pid_start[$SPAWNED]="$START"; else pid_start[$SPAWNED]=gone; fi
 }
 
+# kill_hard PID: SIGKILL (after SIGCONT, in case it is stopped) to one of
+# ours; disowned first so that bash does not report the job as "Killed".
+kill_hard() {
+  alive "$1" || return 0
+  disown "$1" 2>/dev/null
+  signal CONT "$1"
+  signal KILL "$1"
+}
+
 # reap PID: waits for PID (which must have exited or be about to) and sets RC.
 reap() {
   # The braces also silence bash's "Killed" report of a job we killed.
@@ -91,8 +100,7 @@ wait_exit() {
   local pid="$1" deadline=$((SECONDS + $2))
   while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
   if alive "$pid"; then
-    signal CONT "$pid"
-    signal KILL "$pid"
+    kill_hard "$pid"
     reap "$pid"
     RC=124
     return
@@ -223,10 +231,7 @@ template_create() {
 
 cleanup() {
   local pid
-  for pid in "${!pid_start[@]}"; do
-    signal CONT "$pid"
-    signal KILL "$pid"
-  done
+  for pid in "${!pid_start[@]}"; do kill_hard "$pid"; done
   for pid in "${!pid_start[@]}"; do { wait "$pid"; } 2>/dev/null; done
   if [[ -n "$port" && -f "$work/pg/data/postmaster.pid" ]]; then server_run stop-immediate; fi
   if ((keep)); then
