@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2154 # globals shared with scripts/soak.sh
 # The soak's invariants (docs/soak.md), as SQL over the round's database that
 # prints one line per violation. Sourced by scripts/soak.sh; uses the
 # round's history (scripts/soak/history.sh).

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2154 # globals shared with scripts/soak.sh
 # One soak round: its history, the runners and the faults injected into
 # them, the final apply and the checks; and the summary at the end.
 # Sourced by scripts/soak.sh.
@@ -309,6 +310,13 @@ round_done() {
 
 # --- the end -----------------------------------------------------------------
 
+# join_list WORD...: the words separated by ", ".
+join_list() {
+  local IFS=,
+  local joined="$*"
+  echo "${joined//,/, }"
+}
+
 print_summary() {
   local kind faults=() total=0 t
   for kind in kill9 sigint sigstop restart concurrent; do
@@ -316,13 +324,13 @@ print_summary() {
   done
   for kind in "${!fault_missed[@]}"; do faults+=("$kind not delivered ${fault_missed[$kind]}"); done
   for t in "${round_times[@]}"; do total=$((total + t)); done
-  echo "soak: $rounds_run round(s), seed $seed; faults: $(IFS=,; echo "${faults[*]}" | sed 's/,/, /g');" \
+  echo "soak: $rounds_run round(s), seed $seed; faults: $(join_list "${faults[@]}");" \
     "--repair after a crash: $repairs_after_crash; unprovoked lease losses: $lease_lost_notes;" \
     "violations: ${#violations[@]}; total $((SECONDS - soak_started))s" \
     "(rounds $((rounds_run ? total / rounds_run : 0))s on average)"
   local v classes=()
   for v in "${!violation_kinds[@]}"; do classes+=("$v ${violation_kinds[$v]}"); done
-  ((${#classes[@]})) && echo "soak: violations by kind: $(IFS=,; echo "${classes[*]}" | sed 's/,/, /g')"
+  ((${#classes[@]})) && echo "soak: violations by kind: $(join_list "${classes[@]}")"
   for v in "${violations[@]}"; do
     echo "  $v"
   done

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2154 # globals shared with scripts/soak.sh
 # The migration history of one soak round, generated from the seeded random
 # numbers (scripts/soak/lib.sh), and what applying each of its steps must
 # leave behind. Sourced by scripts/soak.sh.
@@ -38,13 +39,13 @@ history_generate() {
     kinds+=("$P")
   done
   rand $((count - 1))
-  kinds[$((R + 1))]=multi
+  kinds[R + 1]=multi
   local has_build=0
   for i in "${kinds[@]}"; do [[ "$i" == index || "$i" == mixed ]] && has_build=1; done
   if ((!has_build)); then
     rand $((count - 1))
     [[ "${kinds[$((R + 1))]}" == multi ]] && R=$(((R + 1) % (count - 1)))
-    kinds[$((R + 1))]=index
+    kinds[R + 1]=index
   fi
   for i in "${kinds[@]}"; do "version_$i"; done
 }

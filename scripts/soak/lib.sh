@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2154 # globals shared with scripts/soak.sh
 # scripts/soak.sh's plumbing: the seeded random numbers, the processes it
 # started, its own PostgreSQL server, SQL helpers and cleanup.
 # Sourced by scripts/soak.sh; uses its globals ($work, $dbmig, $keep, ...).
