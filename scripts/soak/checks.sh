@@ -179,6 +179,14 @@ SELECT 'out-of-order', format('effect %s/%s#%s (seq %s) was written after an eff
     version, step, stmt, seq), ''
   FROM effect_order WHERE ord < later
 UNION ALL
+SELECT 'stale-writer', format('effect %s/%s#%s (seq %s) was written by session %s after session %s took over',
+    r.version, r.step, r.stmt, r.seq, r.session, s.session), ''
+  FROM soak_effects r
+  JOIN LATERAL (SELECT s.session FROM soak_effects s
+      WHERE s.seq < r.seq AND s.session <> r.session
+        AND EXISTS (SELECT 1 FROM soak_effects t WHERE t.session = r.session AND t.seq < s.seq)
+      ORDER BY s.seq LIMIT 1) s ON true
+UNION ALL
 SELECT 'stray', format('index %s exists but no applied step creates it', x.relname), ''
   FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
   WHERE i.indrelid = 'public.soak_big'::regclass
@@ -229,11 +237,13 @@ check_commands() {
 # --- the checks' own check ---------------------------------------------------
 
 # The violations run_self_check plants, and the class each must be found as.
-planted_classes=(repeated-effect out-of-order lost-effect stray not-done invalid-index marker
-  lease-held state status verify)
+planted_classes=(repeated-effect out-of-order stale-writer lost-effect stray not-done
+  invalid-index marker lease-held state status verify)
 plant_sql="
 INSERT INTO soak_effects (version, step, stmt)
   SELECT version, step, stmt FROM soak_effects ORDER BY seq LIMIT 1;
+UPDATE soak_effects SET session = 'planted' WHERE seq IN
+  ((SELECT min(seq) FROM soak_effects), (SELECT max(seq) FROM soak_effects));
 DELETE FROM soak_effects WHERE seq = (SELECT max(seq) FROM soak_effects
   WHERE (version, step, stmt) <> (SELECT version, step, stmt FROM soak_effects ORDER BY seq LIMIT 1));
 INSERT INTO soak_effects (version, step, stmt) VALUES ('9999-planted', 1, 1);

@@ -61,8 +61,8 @@ await_trigger() {
   local trigger="$1"
   shift
   if [[ "$trigger" == any ]]; then
-    rand 2800
-    ms_sleep $((200 + R))
+    rand 1900
+    ms_sleep $((100 + R))
     any_alive "$@"
     return
   fi
@@ -126,7 +126,7 @@ run_phase() {
   for ((i = 0; i < runners; i++)); do
     start_runner "$target"
     pids+=("$SPAWNED")
-    rand 300
+    rand 150
     ms_sleep "$R"
   done
   ((runners >= 2)) && fault_count[concurrent]=$((${fault_count[concurrent]-0} + 1))

@@ -209,7 +209,9 @@ sql() {
 
 # template_create: soak_template, copied for every round's fresh database:
 # the big table the index builds run on, and the effects and marker tables
-# the generated steps write (see docs/soak.md).
+# the generated steps write (see docs/soak.md). An effect row records the
+# session (backend pid and start) that wrote it: one runner's step
+# connection is one session.
 template_create() {
   sql postgres "CREATE DATABASE soak_template" >/dev/null || return 1
   sql soak_template "
@@ -217,10 +219,14 @@ template_create() {
       SELECT g AS id, ((g::bigint * 7919) % 100003)::int AS k, g % 97 AS grp,
              md5(g::text) AS payload
       FROM generate_series(1, $big_rows) g;
+    CREATE FUNCTION soak_session() RETURNS TEXT LANGUAGE sql STABLE AS \$\$
+      SELECT coalesce((SELECT pg_backend_pid() || '@' || to_char(backend_start, 'HH24:MI:SS.US')
+        FROM pg_stat_activity WHERE pid = pg_backend_pid()), pg_backend_pid()::text) \$\$;
     CREATE TABLE soak_effects (
       seq BIGINT GENERATED ALWAYS AS IDENTITY,
       version TEXT NOT NULL, step INT NOT NULL, stmt INT NOT NULL,
       pid INT NOT NULL DEFAULT pg_backend_pid(),
+      session TEXT NOT NULL DEFAULT soak_session(),
       at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp());
     CREATE TABLE soak_marker (id INT PRIMARY KEY CHECK (id = 1), version TEXT);
     INSERT INTO soak_marker VALUES (1, NULL);" >/dev/null || return 1
