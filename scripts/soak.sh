@@ -11,9 +11,10 @@
 # the lease, immediate server restart, two or three runners at once), a final
 # clean apply, and the invariants. Prints one line per round and a summary;
 # exits 1 when any invariant was violated, 2 when the soak itself could not
-# run. Bounded: at most N rounds, no round started after T seconds, every
-# wait has its own limit. Kills only the processes it started; removes its
-# temp dir and stops its server on every exit, Ctrl-C included.
+# run (or no round fit in the time budget). Bounded: at most N rounds, no
+# round started after T seconds, every wait has its own limit. Kills only the
+# processes it started; removes its temp dir and stops its server on every
+# exit, Ctrl-C included.
 set -uo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -94,7 +95,9 @@ trap 'interrupted=1; echo "soak: interrupted" >&2; print_summary; exit 130' INT 
 server_start || exit 2
 template_create || exit 2
 
-echo "soak: seed $seed, rounds $from_round..$((from_round + rounds - 1)), max ${max_seconds}s," \
+range="rounds $from_round..$((from_round + rounds - 1))"
+((rounds)) || range="no rounds"
+echo "soak: seed $seed, $range, max ${max_seconds}s," \
   "lease TTL $lease_ttl, $big_rows rows, $("$dbmig" --version 2>&1), $(server_version)," \
   "temp $work"
 
@@ -115,4 +118,8 @@ while ((round < from_round + rounds)); do
 done
 
 print_summary
+if ((rounds > 0 && rounds_run == 0)); then
+  echo "soak: no round ran within the time budget" >&2
+  exit 2
+fi
 ((${#violations[@]} == 0))
