@@ -3,7 +3,7 @@
 #
 #   scripts/soak.sh --seed S --rounds N [--max-seconds T] [--dbmig PATH]
 #                   [--from-round R] [--rows N] [--lease-ttl DUR] [--keep]
-#                   [--self-check]
+#                   [--self-check] [--plan]
 #
 # Starts its own throwaway PostgreSQL (loopback, temp dir), then per round:
 # a fresh database, a migration history generated from (seed, round), one or
@@ -31,7 +31,7 @@ usage() {
   cat >&2 <<'EOF'
 usage: scripts/soak.sh --seed S --rounds N [--max-seconds T] [--dbmig PATH]
                        [--from-round R] [--rows N] [--lease-ttl DUR] [--keep]
-                       [--self-check]
+                       [--self-check] [--plan]
   --seed S         non-negative integer; every round's history and faults derive from (S, round)
   --rounds N       number of rounds (default 8)
   --max-seconds T  start no round after T seconds (default 1800)
@@ -42,6 +42,7 @@ usage: scripts/soak.sh --seed S --rounds N [--max-seconds T] [--dbmig PATH]
   --keep           keep the temp dir (server stopped) for inspection
   --self-check     first prove the checks: a clean round passes them, and planted
                    violations of every kind are each reported (exit 1 if not)
+  --plan           print each round's history and fault plan; run nothing, start no server
 EOF
   exit 2
 }
@@ -55,6 +56,7 @@ big_rows=250000
 lease_ttl=3s
 keep=0
 self_check=0
+plan_only=0
 while (($#)); do
   case "$1" in
     --seed) seed="${2-}"; shift 2 || usage ;;
@@ -66,6 +68,7 @@ while (($#)); do
     --lease-ttl) lease_ttl="${2-}"; shift 2 || usage ;;
     --keep) keep=1; shift ;;
     --self-check) self_check=1; shift ;;
+    --plan) plan_only=1; shift ;;
     -h | --help) usage ;;
     *) echo "soak: unknown argument: $1" >&2; usage ;;
   esac
@@ -90,6 +93,10 @@ work="$(mktemp -d /tmp/dbmig-soak.XXXXXX)" || { echo "soak: mktemp failed" >&2; 
 chmod 711 "$work"
 trap cleanup EXIT
 rounds_run=0
+if ((plan_only)); then
+  for ((round = from_round; round < from_round + rounds; round++)); do print_plan "$round"; done
+  exit 0
+fi
 trap 'interrupted=1; echo "soak: interrupted" >&2; print_summary; exit 130' INT TERM
 
 server_start || exit 2

@@ -54,15 +54,14 @@ trigger_pattern() {
   esac
 }
 
-# await_trigger TRIGGER PID...: waits (at most 25 s, and only while one of
-# the runners runs) until a dbmig backend reaches the trigger point, then a
-# random moment more; `any` is a random moment. False if it never came.
+# await_trigger TRIGGER DELAY_MS PID...: waits (at most 25 s, and only while
+# one of the runners runs) until a dbmig backend reaches the trigger point,
+# then DELAY_MS more; `any` is DELAY_MS after now. False if it never came.
 await_trigger() {
-  local trigger="$1"
-  shift
+  local trigger="$1" delay="$2"
+  shift 2
   if [[ "$trigger" == any ]]; then
-    rand 1900
-    ms_sleep $((100 + R))
+    ms_sleep "$delay"
     any_alive "$@"
     return
   fi
@@ -72,8 +71,7 @@ await_trigger() {
     seen="$(sql "$db" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db'
       AND application_name = 'dbmig' AND state = 'active' AND query ILIKE '$pattern'" 2>/dev/null)"
     if [[ "$seen" =~ ^[1-9] ]]; then
-      if [[ "$trigger" == build ]]; then rand 1500; else rand 250; fi
-      ms_sleep "$R"
+      ms_sleep "$delay"
       return 0
     fi
     sleep 0.05
@@ -81,8 +79,11 @@ await_trigger() {
   return 1
 }
 
-# pick_victim PID...: sets VICTIM to the lease holder, else a random live runner.
+# pick_victim CHOICE PID...: sets VICTIM to the lease holder, else to live
+# runner number CHOICE (modulo their count).
 pick_victim() {
+  local choice="$1"
+  shift
   VICTIM="$(lease_holder)"
   local pid live=()
   if [[ -n "$VICTIM" ]]; then
@@ -91,17 +92,19 @@ pick_victim() {
   for pid in "$@"; do alive "$pid" && live+=("$pid"); done
   VICTIM=""
   ((${#live[@]})) || return 1
-  pick "${live[@]}"
-  VICTIM="$P"
+  VICTIM="${live[$((choice % ${#live[@]}))]}"
 }
 
 # --- a phase: runners, one fault ---------------------------------------------
 
-# run_phase FROM_VORD TO_VORD: runners apply up to version TO_VORD while one
-# fault is injected at a point that versions FROM_VORD+1..TO_VORD offer.
-run_phase() {
+# plan_phase FROM_VORD TO_VORD: draws one phase -- runners applying up to
+# version TO_VORD while one fault is injected at a point that versions
+# FROM_VORD+1..TO_VORD offer -- and appends it to round_plan as
+# from|to|kind|runners|trigger|delay_ms|choice|resume_after_others|resume_ms|staggers.
+# Every random choice is drawn here, before anything depends on timing, so
+# that a round's plan is a function of (seed, round) alone.
+plan_phase() {
   local from="$1" to="$2" kind runners trigger triggers="" i
-  local target="${hist_versions[$((to - 1))]}"
   pick kill9 kill9 sigstop sigstop sigstop sigint restart concurrent
   kind="$P"
   if [[ "$kind" == concurrent ]]; then
@@ -112,22 +115,93 @@ run_phase() {
     runners="$P"
   fi
   for ((i = from + 1; i <= to; i++)); do triggers+="${hist_triggers[$i]}"; done
-  # shellcheck disable=SC2086 # the trigger list is words
   if [[ "$kind" == sigstop && "$triggers" == *ntpause* ]] && chance 60; then
     trigger=ntpause
   elif [[ -n "$triggers" ]] && chance 80; then
+    # shellcheck disable=SC2086 # the trigger list is words
     pick $triggers
     trigger="$P"
   else
     trigger=any
   fi
+  local delay choice resume_after_others=0 resume_ms staggers=()
+  if [[ "$trigger" == any ]]; then
+    rand 1900
+    delay=$((100 + R))
+  elif [[ "$trigger" == build ]]; then
+    rand 1500
+    delay="$R"
+  else
+    rand 250
+    delay="$R"
+  fi
+  rand 3
+  choice="$R"
+  chance 50 && resume_after_others=1
+  rand 2000
+  resume_ms=$((lease_ttl_s * 1000 + 300 + R))
+  for ((i = 0; i < runners; i++)); do
+    rand 150
+    staggers+=("$R")
+  done
+  local IFS=,
+  round_plan+=("$from|$to|$kind|$runners|$trigger|$delay|$choice|$resume_after_others|$resume_ms|${staggers[*]}")
+}
+
+# plan_round N DIR: round N's history (written into DIR), target version
+# (plan_to) and phases (round_plan): one phase, or two, the first to a
+# random earlier version so that the second starts with work half done.
+plan_round() {
+  rng_seed "$seed" "$1"
+  history_generate "$2"
+  local all=${#hist_versions[@]} phases=1
+  if chance 70; then plan_to=$all; else rand $((all - 1)); plan_to=$((R + 1)); fi
+  round_plan=()
+  ((plan_to >= 2)) && chance 40 && phases=2
+  if ((phases == 2)); then
+    rand $((plan_to - 1))
+    plan_phase 0 $((R + 1))
+    plan_phase $((R + 1)) "$plan_to"
+  else
+    plan_phase 0 "$plan_to"
+  fi
+}
+
+# print_plan N: round N's plan, without running it (--plan).
+print_plan() {
+  local dir="$work/plan-$1" phase from to kind runners trigger delay choice after resume staggers line
+  plan_round "$1" "$dir"
+  echo "round $1: ${#hist_versions[@]} versions, ${#hist_steps[@]} steps, to ${hist_versions[$((plan_to - 1))]}"
+  local v
+  for v in "${hist_versions[@]}"; do
+    echo "  $v: $(cd "$dir/$v" && echo *.sql)"
+  done
+  for phase in "${round_plan[@]}"; do
+    IFS='|' read -r from to kind runners trigger delay choice after resume staggers <<<"$phase"
+    line="  phase to ${hist_versions[$((to - 1))]}: $kind, $runners runner(s)"
+    line+=" (pausing ${staggers//,/, } ms after each start)"
+    [[ "$kind" == concurrent ]] || line+="; fault at $trigger + $delay ms"
+    if [[ "$kind" == sigstop ]]; then
+      if ((after)); then line+=", resumed once the others are done"; else line+=", resumed $resume ms later"; fi
+    fi
+    echo "$line"
+  done
+  rm -rf "$dir"
+}
+
+# run_phase PLAN: runs one planned phase (plan_phase).
+run_phase() {
+  local to kind runners trigger delay choice resume_after_others resume_ms staggers_list i
+  IFS='|' read -r _ to kind runners trigger delay choice resume_after_others resume_ms \
+    staggers_list <<<"$1"
+  local target="${hist_versions[$((to - 1))]}" staggers
+  IFS=, read -ra staggers <<<"$staggers_list"
 
   local pids=() victim="" token_before token_after
   for ((i = 0; i < runners; i++)); do
     start_runner "$target"
     pids+=("$SPAWNED")
-    rand 150
-    ms_sleep "$R"
+    ms_sleep "${staggers[$i]}"
   done
   ((runners >= 2)) && fault_count[concurrent]=$((${fault_count[concurrent]-0} + 1))
   local label="$kind"
@@ -135,7 +209,8 @@ run_phase() {
   ((runners >= 2)) && label+="x$runners"
 
   if [[ "$kind" != concurrent ]]; then
-    if await_trigger "$trigger" "${pids[@]}" && { [[ "$kind" == restart ]] || pick_victim "${pids[@]}"; }; then
+    if await_trigger "$trigger" "$delay" "${pids[@]}" &&
+      { [[ "$kind" == restart ]] || pick_victim "$choice" "${pids[@]}"; }; then
       fault_count[$kind]=$((${fault_count[$kind]-0} + 1))
       victim="${VICTIM-}"
       [[ "$kind" == restart ]] && victim=""
@@ -155,15 +230,14 @@ run_phase() {
             start_runner "$target"
             pids+=("$SPAWNED")
           fi
-          if chance 50; then
+          if ((resume_after_others)); then
             # Resume once the others are done (they took the lease over).
             local deadline=$((SECONDS + 60)) others=()
             for i in "${pids[@]}"; do [[ "$i" != "$victim" ]] && others+=("$i"); done
             while any_alive "${others[@]}" && ((SECONDS < deadline)); do sleep 0.1; done
           else
             # Resume just past the lease, while the others may be mid-step.
-            rand 2000
-            ms_sleep $((lease_ttl_s * 1000 + 300 + R))
+            ms_sleep "$resume_ms"
           fi
           token_after="$(lease_token)"
           [[ -n "$token_before" && "$token_after" != "$token_before" ]] && label+="/taken-over"
@@ -256,32 +330,21 @@ run_round() {
   final_note=""
   phase_labels=()
   declare -gA runner_log=()
-  rng_seed "$seed" "$1"
   rdir="$work/r$1"
   db="soak_r$1"
   mkdir -p "$rdir"
-  history_generate "$rdir/migrations"
-  local all=${#hist_versions[@]} to from phases
+  plan_round "$1" "$rdir/migrations"
+  local to="$plan_to" phase
   if ! "$dbmig" generate-verify --dir "$hist_dir" >"$rdir/generate-verify.log" 2>&1; then
     violation infra "generate-verify failed: $(grep -m1 'error' "$rdir/generate-verify.log")"
-    round_done "$1" "$started" "$all"
+    round_done "$1" "$started" "$to"
     return
   fi
-  if chance 70; then to=$all; else rand $((all - 1)); to=$((R + 1)); fi
   if ! sql postgres "CREATE DATABASE $db TEMPLATE soak_template" >/dev/null; then
     echo "soak: cannot create database $db" >&2
     exit 2
   fi
-
-  from=0
-  phases=1
-  ((to >= 2)) && chance 40 && phases=2
-  if ((phases == 2)); then
-    rand $((to - 1))
-    run_phase 0 $((R + 1))
-    from=$((R + 1))
-  fi
-  run_phase "$from" "$to"
+  for phase in "${round_plan[@]}"; do run_phase "$phase"; done
 
   check_recorded_is_true "$db"
   final_apply "${hist_versions[$((to - 1))]}"
