@@ -287,7 +287,9 @@ judge_exit() {
     round_lines+=("  note: runner $pid lost its lease without a fault (a starved heartbeat?)")
     return
   fi
-  violation runner-exit "runner exited $rc although only $kind happened to another runner: $why" \
+  local context="the fault ($kind) hit another runner"
+  [[ "$kind" == concurrent ]] && context="concurrent runners, no fault"
+  violation runner-exit "runner exited $rc ($context): $why" \
     "runner-exit|$rc|$why"
 }
 
