@@ -3,6 +3,10 @@
 #
 # Stage 1: Release build with warnings as errors (build/), all CTest tests,
 #          against Debian's PostgreSQL 15.
+# Stage soak: a short seeded soak of build/dbmig
+#          (scripts/soak.sh --self-check, 8 rounds of faults, a fixed seed,
+#          no round started after 150 s; docs/soak.md). Skip it locally with
+#          DBMIG_SKIP_SOAK=1; CI (CI=true) always runs it.
 # Stage 2: the database tests of that same build (db_tests, engine_tests,
 #          sql_tests: the executables that use the PostgreSQL harness) again
 #          against PostgreSQL 13 and 18, installed by scripts/pg-versions.sh
@@ -24,6 +28,7 @@ jobs="${DBMIG_JOBS:-2}"
 # three at a time: engine_tests is three shards that mostly wait.
 ctest_jobs="${DBMIG_CTEST_JOBS:-3}"
 skip_sanitize="${DBMIG_SKIP_SANITIZE:-0}"
+skip_soak="${DBMIG_SKIP_SOAK:-0}"
 pg_versions="${DBMIG_PG_VERSIONS-13 18}"
 # The executables whose tests start a PostgreSQL server through the harness.
 database_tests='^(db|engine|sql)_tests'
@@ -31,6 +36,7 @@ in_ci=false
 if [[ "${CI:-}" == "true" ]]; then
   in_ci=true
   skip_sanitize=0
+  skip_soak=0
   pg_versions="13 18"
 fi
 
@@ -83,9 +89,30 @@ run_version_stage() {
   fi
 }
 
+# run_soak_stage: the short seeded soak of build/dbmig (docs/soak.md).
+run_soak_stage() {
+  local started=$SECONDS
+  echo "==> [soak] scripts/soak.sh --self-check --seed 20261201 --rounds 8 --max-seconds 150"
+  if bash scripts/soak.sh --self-check --seed 20261201 --rounds 8 --max-seconds 150 \
+    --dbmig build/dbmig; then
+    summary+=("soak: passed ($((SECONDS - started))s)")
+  else
+    summary+=("soak: FAILED ($((SECONDS - started))s)")
+    failed=1
+  fi
+}
+
 bash scripts/install-deps.sh
 
 run_stage release build -DCMAKE_BUILD_TYPE=Release -DDBMIG_WERROR=ON
+
+if [[ "$skip_soak" == "1" ]]; then
+  summary+=("soak: skipped (DBMIG_SKIP_SOAK=1)")
+elif ((!built)); then
+  summary+=("soak: not run (no Release build)")
+else
+  run_soak_stage
+fi
 
 for major in $pg_versions; do
   if ((!built)); then
