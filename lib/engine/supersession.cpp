@@ -170,8 +170,26 @@ std::vector<Removal> drop_objects(Cursor& cursor, Removal::Kind kind) {
   return removals;
 }
 
+// After ADD: [CONSTRAINT c] PRIMARY KEY|UNIQUE USING INDEX i. PostgreSQL
+// renames index i to the constraint's name (and the constraint owns it), so
+// i's earlier proof is superseded by this statement.
+void add_using_index(Cursor& cursor, const QualifiedName& table, std::vector<Removal>& removals) {
+  if (cursor.accept({"constraint"})) cursor.name_part();
+  if (!cursor.accept({"primary", "key", "using", "index"}) &&
+      !cursor.accept({"unique", "using", "index"})) {
+    return;
+  }
+  if (auto index = cursor.name_part()) {
+    removals.push_back(
+        {.kind = Removal::Kind::index,
+         .name = QualifiedName{.database = {}, .schema = table.schema, .name = *index},
+         .table = table});
+  }
+}
+
 // The actions of ALTER TABLE t: RENAME TO, SET SCHEMA, RENAME CONSTRAINT c,
-// DROP CONSTRAINT [IF EXISTS] c (several, comma-separated).
+// DROP CONSTRAINT [IF EXISTS] c, ADD ... USING INDEX i (several,
+// comma-separated).
 std::vector<Removal> alter_table(Cursor& cursor) {
   std::vector<Removal> removals;
   cursor.accept({"if", "exists"});
@@ -191,6 +209,8 @@ std::vector<Removal> alter_table(Cursor& cursor) {
              .name = QualifiedName{.database = {}, .schema = {}, .name = *constraint},
              .table = *table});
       }
+    } else if (cursor.accept({"add"})) {
+      add_using_index(cursor, *table, removals);
     } else if (cursor.accept({"drop", "column"}) || cursor.accept({"drop"})) {
       cursor.accept({"if", "exists"});
       if (auto column = cursor.name_part()) {

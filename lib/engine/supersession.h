@@ -3,7 +3,8 @@
 // A step's proof names an index or constraint (and its table). When a later
 // applied step drops or renames that object -- DROP INDEX, DROP TABLE,
 // DROP SCHEMA, ALTER TABLE/INDEX ... RENAME TO / SET SCHEMA, ALTER TABLE ...
-// DROP CONSTRAINT / RENAME CONSTRAINT -- the proof is expected to be false
+// DROP CONSTRAINT / RENAME CONSTRAINT / ADD [CONSTRAINT c] PRIMARY KEY|UNIQUE
+// USING INDEX i (which renames index i to c) -- the proof is expected to be false
 // and `verify` reports it as superseded instead of failed. A later ALTER
 // TABLE ... DROP [COLUMN] of a column the index or constraint uses removes it
 // too; that one is only used to explain a proof that failed. This file reads
