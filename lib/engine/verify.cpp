@@ -14,6 +14,8 @@
 #include "engine/server.h"
 #include "engine/state.h"
 #include "engine/supersession.h"
+#include "sql/definition.h"
+#include "sql/quoting.h"
 #include "sql/verify_query.h"
 
 namespace dbmig::engine {
@@ -39,6 +41,7 @@ struct Proof {
   std::string change;  // describe_change
   Outcome outcome = Outcome::proved;
   std::string superseded_by;  // step label, for superseded
+  std::string found_as;       // for proved: the other name the object was found under
   std::string sqlstate;       // for error
   std::string error;          // for error
 };
@@ -121,6 +124,78 @@ void run_proof(db::Connection& connection, const sql::Change& change, sql::Diale
   }
 }
 
+// The text of the statement of `step` that makes `change`.
+std::string_view statement_of(const migration::PlannedStep& step, const sql::Change& change) {
+  for (const sql::Statement& statement : step.analysis.statements) {
+    if (statement.begin <= change.offset && change.offset < statement.end) {
+      return statement.text(step.text);
+    }
+  }
+  return {};
+}
+
+// Every index (complete: valid, ready, live) or constraint (validated) of
+// the change's table: name, completeness, and the definition as a statement
+// the grammar reads. Nothing when the table is gone.
+struct CandidateObject {
+  std::string name;
+  bool complete = false;
+  std::string statement;
+};
+
+std::vector<CandidateObject> objects_on_table(db::Connection& connection,
+                                              const sql::Change& change) {
+  const bool index = change.kind == sql::ChangeKind::create_index;
+  const std::string sql =
+      index ? "SELECT c.relname, (i.indisvalid AND i.indisready AND i.indislive), "
+              "pg_catalog.pg_get_indexdef(c.oid) FROM pg_catalog.pg_index i JOIN "
+              "pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid WHERE "
+              "i.indrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) ORDER BY 1"
+            : "SELECT conname, convalidated, pg_catalog.pg_get_constraintdef(oid) FROM "
+              "pg_catalog.pg_constraint WHERE conrelid OPERATOR(pg_catalog.=) "
+              "pg_catalog.to_regclass($1) ORDER BY 1";
+  const db::Result result = connection.exec_params(sql, {change.table.quoted()});
+  std::vector<CandidateObject> objects;
+  for (int row = 0; row < result.rows(); ++row) {
+    CandidateObject object{.name = std::string(result.get(row, 0)),
+                           .complete = is_true(result.get(row, 1)),
+                           .statement = std::string(result.get(row, 2))};
+    if (!index) {
+      object.statement = "ALTER TABLE t ADD CONSTRAINT " + sql::quote_identifier(object.name) +
+                         " " + object.statement;
+    }
+    objects.push_back(std::move(object));
+  }
+  return objects;
+}
+
+// SPEC section 7 (issue 12): a proof whose object is missing by name while
+// the same table holds a complete object of the identical definition under
+// another name (renamed by a statement dbmig cannot read, such as EXECUTE
+// inside DO) is found under that name. PostgreSQL only; nullopt when an
+// object of the proved name exists (then the proof's own answer stands) or
+// no identical definition is there.
+std::optional<std::string> found_under_another_name(db::Connection& connection,
+                                                    const migration::PlannedStep& step,
+                                                    const sql::Change& change) {
+  if (change.kind != sql::ChangeKind::create_index &&
+      change.kind != sql::ChangeKind::add_constraint) {
+    return std::nullopt;
+  }
+  const auto expected = sql::definition_shape(statement_of(step, change), change.object.name);
+  if (!expected) return std::nullopt;
+  const std::vector<CandidateObject> objects = objects_on_table(connection, change);
+  for (const CandidateObject& object : objects) {
+    if (object.name == change.object.name) return std::nullopt;
+  }
+  for (const CandidateObject& object : objects) {
+    if (object.complete && sql::definition_shape(object.statement, object.name) == expected) {
+      return object.name;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& state,
                               db::Connection& connection) {
   const std::vector<AppliedStep> steps = applied_steps(plan, state);
@@ -142,6 +217,12 @@ std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& 
           if (auto dropper = column_dropping_step(steps, index, change)) {
             proof.outcome = Outcome::superseded;
             proof.superseded_by = *dropper;
+          }
+        }
+        if (proof.outcome == Outcome::incomplete && plan.dialect == sql::Dialect::postgres) {
+          if (auto other = found_under_another_name(connection, step, change)) {
+            proof.outcome = Outcome::proved;
+            proof.found_as = *other;
           }
         }
       }
@@ -169,6 +250,7 @@ json proof_json(const Proof& proof) {
                  {"change", proof.change},
                  {"status", outcome_name(proof.outcome)}};
   if (proof.outcome == Outcome::superseded) object["superseded_by"] = proof.superseded_by;
+  if (!proof.found_as.empty()) object["found_as"] = proof.found_as;
   if (proof.outcome == Outcome::error) {
     object["error"] = {{"sqlstate", proof.sqlstate}, {"message", proof.error}};
   }
@@ -195,7 +277,10 @@ json document(const migration::Plan& plan, const DatabaseState& state,
 std::string proof_line(const Proof& proof) {
   std::string line = step_label(proof.version, proof.file) + ": " + proof.change + ": ";
   switch (proof.outcome) {
-    case Outcome::proved: return line + "ok";
+    case Outcome::proved:
+      return proof.found_as.empty()
+                 ? line + "ok"
+                 : line + "ok, found as " + sql::quote_identifier(proof.found_as);
     case Outcome::incomplete: return line + "INCOMPLETE";
     case Outcome::superseded: return line + "superseded by " + proof.superseded_by;
     case Outcome::error:
@@ -235,6 +320,20 @@ void warn_about_verify_files(const migration::Plan& plan, Reporter& reporter) {
   }
 }
 
+// One warning per proof found under another name, naming both.
+void warn_about_renamed_objects(const std::vector<Proof>& proofs, Reporter& reporter) {
+  for (const Proof& proof : proofs) {
+    if (proof.found_as.empty()) continue;
+    reporter.diagnostic(
+        {.severity = Severity::warning,
+         .file = step_label(proof.version, proof.file),
+         .message = proof.change + ": not found by its name, but an identical definition is " +
+                    sql::quote_identifier(proof.found_as) + " on the same table",
+         .hint = "it was renamed by a statement dbmig cannot read (EXECUTE inside DO?); a "
+                 "later step that renames it with ALTER ... RENAME makes this silent"});
+  }
+}
+
 }  // namespace
 
 ExitCode verify(const migration::Plan& plan, const ConnectionSettings& connection_settings,
@@ -247,6 +346,7 @@ ExitCode verify(const migration::Plan& plan, const ConnectionSettings& connectio
     throw Failure(ExitCode::usage_error, problem->message, problem->hint);
   }
   const std::vector<Proof> proofs = run_proofs(plan, state, connection);
+  warn_about_renamed_objects(proofs, reporter);
   const ExitCode code = exit_code_of(proofs);
   reporter.result(document(plan, state, proofs, code), text(state, proofs));
   return code;
