@@ -423,16 +423,17 @@ bool is_flyway_callback(std::string_view name) {
   return false;
 }
 
-// Flyway replaces ${name} everywhere in a script except comments.
+// Flyway replaces ${name} everywhere in a script except comments: the line
+// of the first `${` outside a comment.
 std::optional<int> placeholder_line(std::string_view text) {
   auto tokens = sql::scan(text);
-  if (!tokens) {
-    const std::size_t at = text.find("${");
-    return at == std::string_view::npos ? std::nullopt : std::optional(line_of(text, at));
-  }
-  for (const sql::Token& token : *tokens) {
-    if (token.kind == sql::TokenKind::comment) continue;
-    if (token.text(text).find("${") != std::string_view::npos) return line_of(text, token.begin);
+  for (std::size_t at = text.find("${"); at != std::string_view::npos;
+       at = text.find("${", at + 2)) {
+    const bool in_comment =
+        tokens && std::any_of(tokens->begin(), tokens->end(), [at](const sql::Token& token) {
+          return token.kind == sql::TokenKind::comment && token.begin <= at && at < token.end;
+        });
+    if (!in_comment) return line_of(text, at);
   }
   return std::nullopt;
 }
