@@ -157,10 +157,27 @@ std::string relative_to(const fs::path& path, const fs::path& src) {
 
 // ---- golang-migrate: {version}_{title}.up.{extension}, numeric order -------
 
+// x-multi-statement is a database-URL option, invisible in the migration
+// files; a file of SRC that sets it (an .env, a Makefile) is refused, naming
+// the line. Best effort: a URL kept elsewhere cannot be seen.
+void refuse_multi_statement(const fs::path& src, const std::string& name, Diagnostics& problems) {
+  auto text = read_bytes(src / name);
+  if (!text) return;
+  const std::size_t at = text->find("x-multi-statement=true");
+  if (at == std::string::npos) return;
+  problems.push_back(problem(src / name,
+                             "golang-migrate x-multi-statement cannot be converted: it splits "
+                             "files at every ';' and runs each part on its own",
+                             "import the tree as golang-migrate runs it by default, without "
+                             "x-multi-statement",
+                             line_of(*text, at)));
+}
+
 void read_golang_migrate(const fs::path& src, std::vector<SourceMigration>& out,
                          Diagnostics& problems) {
   std::map<std::string, std::string> seen;  // version -> file
   for (const std::string& name : entries(src, false)) {
+    refuse_multi_statement(src, name, problems);
     const std::string version = digit_prefix(name);
     const std::size_t up = name.rfind(".up.");
     if (version.empty() || up == std::string::npos || up <= version.size()) continue;
