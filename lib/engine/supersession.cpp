@@ -1,9 +1,11 @@
 #include "engine/supersession.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include "core/text.h"
+#include "engine/inspect.h"
 
 namespace dbmig::engine {
 namespace {
@@ -247,6 +249,22 @@ bool removes_object(const Removal& removal, const sql::Change& change) {
   return removal.kind == Removal::Kind::index || table_known;
 }
 
+// The label of the first applied step after `index` with a removal for
+// which `matches` holds.
+std::optional<std::string> first_later_step_removing(
+    const std::vector<StepRef>& steps, std::size_t index,
+    const std::function<bool(const Removal&)>& matches) {
+  for (std::size_t later = index + 1; later < steps.size(); ++later) {
+    const migration::PlannedStep& step = *steps[later].step;
+    for (const sql::Statement& statement : step.analysis.statements) {
+      for (const Removal& removal : removals_of(statement, step.text)) {
+        if (matches(removal)) return step_label(steps[later].version->name, step.file.file_name);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<Removal> removals_of(const sql::Statement& statement, std::string_view source) {
@@ -309,6 +327,26 @@ bool drops_column_of(const Removal& removal, const sql::Change& change,
   if (removal.kind != Removal::Kind::column || change.table.name.empty()) return false;
   if (!same_name(removal.table, change.table)) return false;
   return std::find(words.begin(), words.end(), removal.name.name) != words.end();
+}
+
+// The first applied step after `index` that drops or renames `change`'s object.
+std::optional<std::string> superseding_step(const std::vector<StepRef>& steps, std::size_t index,
+                                            const sql::Change& change) {
+  return first_later_step_removing(
+      steps, index, [&change](const Removal& removal) { return supersedes(removal, change); });
+}
+
+// The first applied step after `index` that drops a column `change`'s
+// definition uses (the server dropped the index or constraint with it).
+std::optional<std::string> column_dropping_step(const std::vector<StepRef>& steps,
+                                                std::size_t index, const sql::Change& change) {
+  const migration::PlannedStep& own = *steps[index].step;
+  const std::vector<std::string> words =
+      definition_words(change, own.analysis.statements, own.text);
+  if (words.empty()) return std::nullopt;
+  return first_later_step_removing(steps, index, [&](const Removal& removal) {
+    return drops_column_of(removal, change, words);
+  });
 }
 
 }  // namespace dbmig::engine

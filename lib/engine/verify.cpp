@@ -46,14 +46,9 @@ struct Proof {
   std::string error;          // for error
 };
 
-// A step the database records as applied or verified, in plan order.
-struct AppliedStep {
-  const migration::PlannedVersion* version;
-  const migration::PlannedStep* step;
-};
-
-std::vector<AppliedStep> applied_steps(const migration::Plan& plan, const DatabaseState& state) {
-  std::vector<AppliedStep> steps;
+// The steps the database records as applied or verified, in plan order.
+std::vector<StepRef> applied_steps(const migration::Plan& plan, const DatabaseState& state) {
+  std::vector<StepRef> steps;
   for (const migration::PlannedVersion& version : plan.versions) {
     for (const migration::PlannedStep& step : version.steps) {
       const StepRecord* record = state.find_step(version.name, step.file.number);
@@ -64,42 +59,6 @@ std::vector<AppliedStep> applied_steps(const migration::Plan& plan, const Databa
     }
   }
   return steps;
-}
-
-// The label of the first applied step after `index` with a removal for
-// which `matches` holds.
-std::optional<std::string> first_later_step_removing(
-    const std::vector<AppliedStep>& steps, std::size_t index,
-    const std::function<bool(const Removal&)>& matches) {
-  for (std::size_t later = index + 1; later < steps.size(); ++later) {
-    const migration::PlannedStep& step = *steps[later].step;
-    for (const sql::Statement& statement : step.analysis.statements) {
-      for (const Removal& removal : removals_of(statement, step.text)) {
-        if (matches(removal)) return step_label(steps[later].version->name, step.file.file_name);
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-// The first applied step after `index` that drops or renames `change`'s object.
-std::optional<std::string> superseding_step(const std::vector<AppliedStep>& steps,
-                                            std::size_t index, const sql::Change& change) {
-  return first_later_step_removing(
-      steps, index, [&change](const Removal& removal) { return supersedes(removal, change); });
-}
-
-// The first applied step after `index` that drops a column `change`'s
-// definition uses (the server dropped the index or constraint with it).
-std::optional<std::string> column_dropping_step(const std::vector<AppliedStep>& steps,
-                                                std::size_t index, const sql::Change& change) {
-  const migration::PlannedStep& own = *steps[index].step;
-  const std::vector<std::string> words =
-      definition_words(change, own.analysis.statements, own.text);
-  if (words.empty()) return std::nullopt;
-  return first_later_step_removing(steps, index, [&](const Removal& removal) {
-    return drops_column_of(removal, change, words);
-  });
 }
 
 bool is_true(std::string_view text) { return text == "t" || text == "true"; }
@@ -198,7 +157,7 @@ std::optional<std::string> found_under_another_name(db::Connection& connection,
 
 std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& state,
                               db::Connection& connection) {
-  const std::vector<AppliedStep> steps = applied_steps(plan, state);
+  const std::vector<StepRef> steps = applied_steps(plan, state);
   std::vector<Proof> proofs;
   for (std::size_t index = 0; index < steps.size(); ++index) {
     const migration::PlannedStep& step = *steps[index].step;
