@@ -113,7 +113,7 @@ int run(int argc, char** argv) {
   const std::vector<Command> commands = {
       add_apply_command(app, common), add_status_command(app, common),
       add_verify_command(app, common), add_generate_verify_command(app, common),
-      add_import_command(app, common)};
+      add_import_command(app, common), add_baseline_command(app, common)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
