@@ -5,7 +5,10 @@
 // imported directory passes `generate-verify --check` and `verify`.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "support/file_tree.h"
@@ -112,9 +115,12 @@ test::ProcessResult run(std::vector<std::string> argv) {
 
 std::string tool(std::string_view name) { return (test::pg_bin_dir() / name).string(); }
 
-void apply_like_the_tool(const Oracle& oracle, const std::string& conninfo, const fs::path& tmp) {
+// Applies the first `count` files (all when count is npos).
+void apply_like_the_tool(const Oracle& oracle, const std::string& conninfo, const fs::path& tmp,
+                         std::size_t count = std::string::npos) {
   const fs::path root = fs::path(DBMIG_SOURCE_DIR) / "test/importer/fixtures" / oracle.source;
-  for (const ToolFile& file : oracle.files) {
+  for (std::size_t i = 0; i < oracle.files.size() && i < count; ++i) {
+    const ToolFile& file = oracle.files[i];
     const std::string sql = up_section(test::read_file(root / file.path), oracle.section);
     const fs::path script = tmp / "step.sql";
     std::ofstream(script, std::ios::binary | std::ios::trunc) << sql;
@@ -130,11 +136,14 @@ void apply_like_the_tool(const Oracle& oracle, const std::string& conninfo, cons
   }
 }
 
-// pg_dump --schema-only without dbmig's own schema and pg_dump's random
+// pg_dump --schema-only without dbmig's own schema (nor the tables and
+// sequences named after `exclude_table`) and pg_dump's random
 // \restrict keys.
-std::string schema_of(const std::string& conninfo) {
-  const test::ProcessResult dump = run(
-      {tool("pg_dump"), "--schema-only", "--no-owner", "--exclude-schema=dbmig", "-d", conninfo});
+std::string schema_of(const std::string& conninfo, const std::string& exclude_table = "") {
+  std::vector<std::string> argv = {
+      tool("pg_dump"), "--schema-only", "--no-owner", "--exclude-schema=dbmig", "-d", conninfo};
+  if (!exclude_table.empty()) argv.push_back("--exclude-table=" + exclude_table + "*");
+  const test::ProcessResult dump = run(argv);
   EXPECT_EQ(dump.exit_code, 0) << dump.describe();
   std::istringstream in(dump.out);
   std::string out;
@@ -150,7 +159,138 @@ test::ProcessResult dbmig(std::vector<std::string> arguments) {
   return run(arguments);
 }
 
+// The tool's history table (its default name and columns, written by hand
+// from each tool's schema) recording `versions` (the tool's own, oldest
+// first) as applied: what `baseline --from-tool` reads.
+struct History {
+  std::string table;
+  std::string sql;
+};
+
+std::string literal(const std::string& text) { return "'" + text + "'"; }
+
+History history_of(const std::string& format, const std::vector<std::string>& versions) {
+  std::string values;
+  auto add = [&](const std::string& row) { values += (values.empty() ? "" : ", ") + row; };
+  if (format == "goose") {
+    add("(0, true)");
+    for (const std::string& v : versions) add("(" + v + ", true)");
+    return {"goose_db_version",
+            "CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, "
+            "is_applied boolean NOT NULL, tstamp timestamp DEFAULT now());"
+            "INSERT INTO goose_db_version (version_id, is_applied) VALUES " +
+                values};
+  }
+  if (format == "golang-migrate") {
+    return {"schema_migrations",
+            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean "
+            "NOT NULL); INSERT INTO schema_migrations VALUES (" +
+                versions.back() + ", false)"};
+  }
+  if (format == "dbmate") {
+    for (const std::string& v : versions) add("(" + literal(v) + ")");
+    return {"schema_migrations",
+            "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);"
+            "INSERT INTO schema_migrations VALUES " +
+                values};
+  }
+  if (format == "prisma") {
+    for (const std::string& v : versions) {
+      add("(gen_random_uuid()::text, 'x', now(), " + literal(v) + ", NULL, NULL, now(), 1)");
+    }
+    return {"_prisma_migrations",
+            "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) "
+            "NOT NULL, finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text, "
+            "rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(), "
+            "applied_steps_count integer NOT NULL DEFAULT 0);"
+            "INSERT INTO _prisma_migrations VALUES " +
+                values};
+  }
+  if (format == "diesel") {
+    for (const std::string& v : versions) add("(" + literal(v) + ")");
+    return {"__diesel_schema_migrations",
+            "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on "
+            "timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);"
+            "INSERT INTO __diesel_schema_migrations (version) VALUES " +
+                values};
+  }
+  int rank = 0;
+  for (const std::string& v : versions) {
+    ++rank;
+    add("(" + std::to_string(rank) + ", " + literal(v) +
+        ", 'x', 'SQL', 'x.sql', 0, 'me', now(), 1, true)");
+  }
+  return {"flyway_schema_history",
+          "CREATE TABLE flyway_schema_history (installed_rank integer PRIMARY KEY, version "
+          "varchar(50), description varchar(200) NOT NULL, type varchar(20) NOT NULL, script "
+          "varchar(1000) NOT NULL, checksum integer, installed_by varchar(100) NOT NULL, "
+          "installed_on timestamp NOT NULL DEFAULT now(), execution_time integer NOT NULL, "
+          "success boolean NOT NULL); INSERT INTO flyway_schema_history VALUES " +
+              values};
+}
+
+// The tool's versions of the import in the directory's order, read from
+// dbmig.json ("versions" when present, else numbered names by N) and its
+// "imported_from" map.
+std::vector<std::string> tool_versions(const fs::path& out) {
+  const nlohmann::json settings = nlohmann::json::parse(test::read_file(out / "dbmig.json"));
+  std::map<std::string, std::string> version_of;
+  for (const auto& [version, directory] : settings["imported_from"]["versions"].items()) {
+    version_of[directory.get<std::string>()] = version;
+  }
+  std::vector<std::string> order;
+  if (settings.contains("versions")) {
+    order = settings["versions"].get<std::vector<std::string>>();
+  } else {
+    for (const auto& [directory, version] : version_of) order.push_back(directory);
+    std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
+      return std::stoll(a) < std::stoll(b);
+    });
+  }
+  std::vector<std::string> versions;
+  for (const std::string& directory : order) versions.push_back(version_of.at(directory));
+  return versions;
+}
+
 class ImportEndToEnd : public test::DatabaseTest {};
+
+// The tool applied all but its last migration; baseline --from-tool adopts
+// the database and apply finishes it, to the schema the tool gives.
+TEST_F(ImportEndToEnd, BaselineAdoptsWhatEachToolAppliedAndApplyFinishesIt) {
+  for (const Oracle& oracle : kOracles) {
+    SCOPED_TRACE(oracle.format);
+    std::string base = "bl_" + oracle.format;
+    std::replace(base.begin(), base.end(), '-', '_');
+    const std::string full = server().create_database(base + "_full");
+    const std::string adopted = server().create_database(base + "_adopted");
+    const test::TempTree tmp;
+    ASSERT_NO_FATAL_FAILURE(apply_like_the_tool(oracle, full, tmp.root()));
+    const std::size_t prefix = oracle.files.size() - 1;
+    ASSERT_NO_FATAL_FAILURE(apply_like_the_tool(oracle, adopted, tmp.root(), prefix));
+
+    const fs::path out = tmp.root() / "imported";
+    const fs::path src = fs::path(DBMIG_SOURCE_DIR) / "test/importer/fixtures" / oracle.source;
+    ASSERT_EQ(
+        dbmig({"import", "--from", oracle.format, "--out", out.string(), src.string()}).exit_code,
+        0);
+    std::vector<std::string> versions = tool_versions(out);
+    ASSERT_EQ(versions.size(), oracle.files.size());
+    versions.pop_back();
+    const History history = history_of(oracle.format, versions);
+    const test::ProcessResult created =
+        run({tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", adopted, "-c", history.sql});
+    ASSERT_EQ(created.exit_code, 0) << created.describe();
+
+    const test::ProcessResult baselined =
+        dbmig({"baseline", "--from-tool", oracle.format, "--dir", out.string(), "--db", adopted});
+    ASSERT_EQ(baselined.exit_code, 0) << baselined.describe();
+    EXPECT_NE(baselined.out.find("baseline at "), std::string::npos) << baselined.out;
+    const test::ProcessResult applied = dbmig({"apply", "--dir", out.string(), "--db", adopted});
+    ASSERT_EQ(applied.exit_code, 0) << applied.describe();
+    EXPECT_NE(applied.out.find("applied and verified"), std::string::npos) << applied.out;
+    EXPECT_EQ(schema_of(adopted, history.table), schema_of(full));
+  }
+}
 
 TEST_F(ImportEndToEnd, EachFormatAppliesToTheSchemaTheToolGives) {
   for (const Oracle& oracle : kOracles) {
