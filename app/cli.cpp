@@ -72,7 +72,7 @@ int report_parse_error(const CLI::App& command, const CLI::ParseError& error) {
                                 : std::string(error.what()))
             << '\n'
             << "  hint: run '" << name << " --help'"
-            << (top ? " (commands: apply, status, verify, generate-verify)" : "") << '\n';
+            << (top ? " (commands: apply, status, verify, generate-verify, import, baseline)" : "") << '\n';
   return static_cast<int>(ExitCode::usage_error);
 }
 
