@@ -582,7 +582,7 @@ void check_imported_from(const MigrationDir& dir, const SettingsReader& settings
                                           " to unknown version \"" + directory + "\"",
                                       "give the directory name of an existing version"));
     } else if (!seen.insert(directory).second) {
-      out.push_back(settings.at_value("imported_from", directory, 0,
+      out.push_back(settings.at_value("imported_from", directory, 1,
                                       "\"imported_from\" maps two versions to \"" + directory +
                                           "\"",
                                       "map each of the tool's versions to its own directory"));
