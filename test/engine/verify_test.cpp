@@ -98,6 +98,16 @@ TEST_F(VerifyTest, ACommentOnlyStepIsRecordedAndHasNothingToProve) {
   const VerifyRun run = verify(tree.plan());
   EXPECT_EQ(run.code, ExitCode::ok) << run.document.dump(2);
   EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0003-index/up.sql: proved"}));
+  std::ostringstream out;
+  std::ostringstream err;
+  Reporter reporter({}, out, err);
+  EXPECT_EQ(engine::status(tree.plan(), {.conninfo = conninfo(), .state_schema = "dbmig"},
+                           {.exit_code = false}, reporter),
+            ExitCode::ok)
+      << out.str();
+  EXPECT_NE(out.str().find("current version: 0003-index"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("up to date"), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find("pending"), std::string::npos) << out.str();
 }
 
 // ADD CONSTRAINT ... PRIMARY KEY / UNIQUE USING INDEX renames the index to
