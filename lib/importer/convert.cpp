@@ -25,18 +25,23 @@ struct Position {
   int column = 1;
 };
 
-Position position_of(std::string_view text, std::size_t offset) {
-  Position at;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++at.line;
-      at.column = 1;
-    } else {
-      ++at.column;
+// Line and byte column of offsets in one text, each in O(log lines).
+class LineIndex {
+ public:
+  explicit LineIndex(std::string_view text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n') starts_.push_back(i + 1);
     }
   }
-  return at;
-}
+  [[nodiscard]] Position at(std::size_t offset) const {
+    const auto next = std::upper_bound(starts_.begin(), starts_.end(), offset);
+    const std::size_t line_start = *(next - 1);
+    return {static_cast<int>(next - starts_.begin()), static_cast<int>(offset - line_start) + 1};
+  }
+
+ private:
+  std::vector<std::size_t> starts_{0};
+};
 
 enum class Role { statement, open_block, close_block };
 
@@ -59,7 +64,7 @@ struct Unit {
 class Converter {
  public:
   Converter(const SourceMigration& migration, const std::string& src_root)
-      : m_(migration), text_(migration.text), src_root_(src_root) {}
+      : m_(migration), text_(migration.text), src_root_(src_root), lines_(migration.text) {}
 
   std::expected<ConvertedVersion, Diagnostic> run() {
     out_.tool_version = m_.version;
@@ -71,11 +76,11 @@ class Converter {
     for (const ByteRange& marker : m_.markers) remove(marker, "section marker of the tool");
     write_steps();
     if (m_.up.end < text_.size()) {
-      const Position at = position_of(text_, m_.up.end);
-      out_.edits.push_back({Edit::Kind::dropped_down_section, m_.file, at.line, at.column,
-                            "lines " + std::to_string(at.line) + "-" +
-                                std::to_string(position_of(text_, text_.size()).line),
-                            "dbmig applies up sections only"});
+      const Position at = lines_.at(m_.up.end);
+      out_.edits.push_back(
+          {Edit::Kind::dropped_down_section, m_.file, at.line, at.column,
+           "lines " + std::to_string(at.line) + "-" + std::to_string(lines_.at(text_.size()).line),
+           "dbmig applies up sections only"});
     }
     std::stable_sort(out_.edits.begin(), out_.edits.end(), [](const Edit& a, const Edit& b) {
       return std::pair(a.line, a.column) < std::pair(b.line, b.column);
@@ -85,7 +90,7 @@ class Converter {
 
  private:
   Diagnostic error_at(std::size_t offset, std::string message, std::string hint) const {
-    const Position at = position_of(text_, offset);
+    const Position at = lines_.at(offset);
     return {.severity = Severity::error,
             .file = src_root_ + "/" + m_.file,
             .line = at.line,
@@ -124,9 +129,14 @@ class Converter {
     return std::nullopt;
   }
 
+  // The end of the `;` after a statement ending at `end` (tokens are in
+  // offset order; only whitespace and comments lie between).
   static std::size_t semicolon_after(const std::vector<sql::Token>& tokens, std::size_t end) {
-    for (const sql::Token& token : tokens) {
-      if (token.begin >= end && token.is(';')) return token.end;
+    auto it = std::lower_bound(tokens.begin(), tokens.end(), end,
+                               [](const sql::Token& t, std::size_t at) { return t.begin < at; });
+    for (; it != tokens.end(); ++it) {
+      if (it->is(';')) return it->end;
+      if (it->kind != sql::TokenKind::comment) break;
     }
     return end;
   }
@@ -234,7 +244,7 @@ class Converter {
 
   void remove(const ByteRange& range, std::string reason) {
     removed_.push_back(range);
-    const Position at = position_of(text_, range.begin);
+    const Position at = lines_.at(range.begin);
     out_.edits.push_back({Edit::Kind::removed, m_.file, at.line, at.column,
                           text_.substr(range.begin, range.end - range.begin), std::move(reason)});
   }
@@ -252,18 +262,17 @@ class Converter {
     return offset;
   }
 
+  // Bytes [begin, end) without the removed ranges inside; `removed_` is
+  // sorted by write_steps, so each call costs the bytes it copies.
   std::string bytes_without_removals(std::size_t begin, std::size_t end) const {
     std::string out;
     std::size_t at = begin;
-    std::vector<ByteRange> inside;
-    for (const ByteRange& r : removed_) {
-      if (r.begin >= begin && r.end <= end) inside.push_back(r);
-    }
-    std::sort(inside.begin(), inside.end(),
-              [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
-    for (const ByteRange& r : inside) {
-      out.append(text_, at, r.begin - at);
-      at = r.end;
+    auto r =
+        std::lower_bound(removed_.begin(), removed_.end(), begin,
+                         [](const ByteRange& range, std::size_t b) { return range.begin < b; });
+    for (; r != removed_.end() && r->end <= end; ++r) {
+      out.append(text_, at, r->begin - at);
+      at = r->end;
     }
     out.append(text_, at, end - at);
     return out;
@@ -275,6 +284,8 @@ class Converter {
         remove(item.bytes, "transaction control of the tool's file; dbmig owns transactions");
       }
     }
+    std::sort(removed_.begin(), removed_.end(),
+              [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
     std::vector<Unit> units;
     for (const Unit& unit : units_) {
       if (unit.has_statement) units.push_back(unit);
@@ -291,7 +302,7 @@ class Converter {
       step.text = bytes_without_removals(begin, end);
       if (!units.empty()) step.ddl_count = ddl_count(units[k]);
       if (k > 0) {
-        const Position at = position_of(text_, items_[units[k].first_item].bytes.begin);
+        const Position at = lines_.at(items_[units[k].first_item].bytes.begin);
         out_.edits.push_back({Edit::Kind::split, m_.file, at.line, at.column,
                               "step " + step.file_name + " starts here", units[k].reason});
       }
@@ -320,6 +331,7 @@ class Converter {
   const SourceMigration& m_;
   const std::string& text_;
   const std::string& src_root_;
+  LineIndex lines_;
   std::vector<sql::Statement> statements_;
   std::vector<Item> items_;
   std::vector<Unit> units_;

@@ -444,12 +444,15 @@ bool is_flyway_callback(std::string_view name) {
 // of the first `${` outside a comment.
 std::optional<int> placeholder_line(std::string_view text) {
   auto tokens = sql::scan(text);
+  std::size_t token = 0;  // occurrences ascend, so the token walk is one pass
   for (std::size_t at = text.find("${"); at != std::string_view::npos;
        at = text.find("${", at + 2)) {
-    const bool in_comment =
-        tokens && std::any_of(tokens->begin(), tokens->end(), [at](const sql::Token& token) {
-          return token.kind == sql::TokenKind::comment && token.begin <= at && at < token.end;
-        });
+    bool in_comment = false;
+    if (tokens) {
+      while (token < tokens->size() && (*tokens)[token].end <= at) ++token;
+      in_comment = token < tokens->size() && (*tokens)[token].begin <= at &&
+                   (*tokens)[token].kind == sql::TokenKind::comment;
+    }
     if (!in_comment) return line_of(text, at);
   }
   return std::nullopt;
