@@ -334,3 +334,37 @@ TEST_F(ImportEndToEnd, TheReportListsEveryRemovalAsJson) {
 
 }  // namespace
 }  // namespace dbmig
+
+namespace dbmig {
+namespace {
+
+// Usage errors of import and baseline: exit 2, named, before any database.
+TEST(ImportCommandLine, BadOptionsAreUsageErrors) {
+  const test::TempTree tmp;
+  const std::string src = (fs::path(DBMIG_SOURCE_DIR) / "test/importer/fixtures/goose").string();
+  const std::string dir = (fs::path(DBMIG_SOURCE_DIR) / "schema/postgres").string();
+  struct Row {
+    std::vector<std::string> arguments;
+    std::string message;
+  };
+  const std::vector<Row> rows = {
+      {{"import", "--from", "liquibase", "--out", (tmp.root() / "o").string(), src},
+       "unknown format \"liquibase\""},
+      {{"import", "--from", "goose", src}, "--out is required"},
+      {{"import", "--from", "goose", "--out", tmp.root().string(), src + "/missing"},
+       "not a directory"},
+      {{"baseline", "--dir", dir, "--db", "host=127.0.0.1 port=1"}, "exactly one of --to"},
+      {{"baseline", "--to", "", "--dir", dir, "--db", "host=127.0.0.1 port=1"},
+       "--to: empty value"},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.arguments.front() + " " + row.message);
+    const test::ProcessResult result = dbmig(row.arguments);
+    EXPECT_EQ(result.exit_code, 2) << result.describe();
+    EXPECT_NE(result.err.find(row.message), std::string::npos) << result.describe();
+  }
+  EXPECT_FALSE(fs::exists(tmp.root() / "o"));
+}
+
+}  // namespace
+}  // namespace dbmig
