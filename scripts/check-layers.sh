@@ -15,11 +15,12 @@ forbidden() {  # forbidden LAYER PATTERN...: includes LAYER may not have
 }
 
 violations="$(
-  forbidden core 'sql/' 'migration/' 'db/' 'engine/'
-  forbidden sql 'migration/' 'db/' 'engine/' 'libpq-fe.h' 'fstream' 'filesystem'
-  forbidden migration 'db/' 'engine/' 'libpq-fe.h'
-  forbidden db 'sql/' 'migration/' 'engine/'
-  forbidden engine 'libpq-fe.h'
+  forbidden core 'sql/' 'migration/' 'db/' 'engine/' 'importer/'
+  forbidden sql 'migration/' 'db/' 'engine/' 'importer/' 'libpq-fe.h' 'fstream' 'filesystem'
+  forbidden migration 'db/' 'engine/' 'importer/' 'libpq-fe.h'
+  forbidden db 'sql/' 'migration/' 'engine/' 'importer/'
+  forbidden engine 'importer/' 'libpq-fe.h'
+  forbidden importer 'db/' 'engine/' 'libpq-fe.h'
 )"
 if [[ -n "$violations" ]]; then
   echo "layering violations (see ARCHITECTURE.md):"

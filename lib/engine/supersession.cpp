@@ -1,9 +1,11 @@
 #include "engine/supersession.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include "core/text.h"
+#include "engine/inspect.h"
 
 namespace dbmig::engine {
 namespace {
@@ -170,8 +172,26 @@ std::vector<Removal> drop_objects(Cursor& cursor, Removal::Kind kind) {
   return removals;
 }
 
+// After ADD: [CONSTRAINT c] PRIMARY KEY|UNIQUE USING INDEX i. PostgreSQL
+// renames index i to the constraint's name (and the constraint owns it), so
+// i's earlier proof is superseded by this statement.
+void add_using_index(Cursor& cursor, const QualifiedName& table, std::vector<Removal>& removals) {
+  if (cursor.accept({"constraint"})) cursor.name_part();
+  if (!cursor.accept({"primary", "key", "using", "index"}) &&
+      !cursor.accept({"unique", "using", "index"})) {
+    return;
+  }
+  if (auto index = cursor.name_part()) {
+    removals.push_back(
+        {.kind = Removal::Kind::index,
+         .name = QualifiedName{.database = {}, .schema = table.schema, .name = *index},
+         .table = table});
+  }
+}
+
 // The actions of ALTER TABLE t: RENAME TO, SET SCHEMA, RENAME CONSTRAINT c,
-// DROP CONSTRAINT [IF EXISTS] c (several, comma-separated).
+// DROP CONSTRAINT [IF EXISTS] c, ADD ... USING INDEX i (several,
+// comma-separated).
 std::vector<Removal> alter_table(Cursor& cursor) {
   std::vector<Removal> removals;
   cursor.accept({"if", "exists"});
@@ -191,6 +211,8 @@ std::vector<Removal> alter_table(Cursor& cursor) {
              .name = QualifiedName{.database = {}, .schema = {}, .name = *constraint},
              .table = *table});
       }
+    } else if (cursor.accept({"add"})) {
+      add_using_index(cursor, *table, removals);
     } else if (cursor.accept({"drop", "column"}) || cursor.accept({"drop"})) {
       cursor.accept({"if", "exists"});
       if (auto column = cursor.name_part()) {
@@ -225,6 +247,22 @@ bool removes_object(const Removal& removal, const sql::Change& change) {
   if (table_known && !same_name(removal.table, change.table)) return false;
   // A constraint is named within its table: the tables must be known and equal.
   return removal.kind == Removal::Kind::index || table_known;
+}
+
+// The label of the first applied step after `index` with a removal for
+// which `matches` holds.
+std::optional<std::string> first_later_step_removing(
+    const std::vector<StepRef>& steps, std::size_t index,
+    const std::function<bool(const Removal&)>& matches) {
+  for (std::size_t later = index + 1; later < steps.size(); ++later) {
+    const migration::PlannedStep& step = *steps[later].step;
+    for (const sql::Statement& statement : step.analysis.statements) {
+      for (const Removal& removal : removals_of(statement, step.text)) {
+        if (matches(removal)) return step_label(steps[later].version->name, step.file.file_name);
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -289,6 +327,26 @@ bool drops_column_of(const Removal& removal, const sql::Change& change,
   if (removal.kind != Removal::Kind::column || change.table.name.empty()) return false;
   if (!same_name(removal.table, change.table)) return false;
   return std::find(words.begin(), words.end(), removal.name.name) != words.end();
+}
+
+// The first applied step after `index` that drops or renames `change`'s object.
+std::optional<std::string> superseding_step(const std::vector<StepRef>& steps, std::size_t index,
+                                            const sql::Change& change) {
+  return first_later_step_removing(
+      steps, index, [&change](const Removal& removal) { return supersedes(removal, change); });
+}
+
+// The first applied step after `index` that drops a column `change`'s
+// definition uses (the server dropped the index or constraint with it).
+std::optional<std::string> column_dropping_step(const std::vector<StepRef>& steps,
+                                                std::size_t index, const sql::Change& change) {
+  const migration::PlannedStep& own = *steps[index].step;
+  const std::vector<std::string> words =
+      definition_words(change, own.analysis.statements, own.text);
+  if (words.empty()) return std::nullopt;
+  return first_later_step_removing(steps, index, [&](const Removal& removal) {
+    return drops_column_of(removal, change, words);
+  });
 }
 
 }  // namespace dbmig::engine

@@ -3,7 +3,8 @@
 // A step's proof names an index or constraint (and its table). When a later
 // applied step drops or renames that object -- DROP INDEX, DROP TABLE,
 // DROP SCHEMA, ALTER TABLE/INDEX ... RENAME TO / SET SCHEMA, ALTER TABLE ...
-// DROP CONSTRAINT / RENAME CONSTRAINT -- the proof is expected to be false
+// DROP CONSTRAINT / RENAME CONSTRAINT / ADD [CONSTRAINT c] PRIMARY KEY|UNIQUE
+// USING INDEX i (which renames index i to c) -- the proof is expected to be false
 // and `verify` reports it as superseded instead of failed. A later ALTER
 // TABLE ... DROP [COLUMN] of a column the index or constraint uses removes it
 // too; that one is only used to explain a proof that failed. This file reads
@@ -12,10 +13,12 @@
 // `table@index`. An unqualified name matches an object in any schema.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "migration/plan.h"
 #include "sql/classify.h"
 #include "sql/splitter.h"
 
@@ -61,5 +64,24 @@ struct Removal {
 // consults it only after the proof failed, never to skip a proof.
 [[nodiscard]] bool drops_column_of(const Removal& removal, const sql::Change& change,
                                    const std::vector<std::string>& words);
+
+// A step of the plan with its version.
+struct StepRef {
+  const migration::PlannedVersion* version;
+  const migration::PlannedStep* step;
+};
+
+// The label ("<version>/<file>") of the first step of `steps` after
+// `index` that drops or renames `change`'s object (supersedes), or nullopt.
+[[nodiscard]] std::optional<std::string> superseding_step(const std::vector<StepRef>& steps,
+                                                          std::size_t index,
+                                                          const sql::Change& change);
+
+// The label of the first step of `steps` after `index` that drops a column
+// `change`'s definition uses (drops_column_of; only to explain a failed
+// proof), or nullopt.
+[[nodiscard]] std::optional<std::string> column_dropping_step(const std::vector<StepRef>& steps,
+                                                              std::size_t index,
+                                                              const sql::Change& change);
 
 }  // namespace dbmig::engine

@@ -14,6 +14,8 @@
 #include "engine/server.h"
 #include "engine/state.h"
 #include "engine/supersession.h"
+#include "sql/definition.h"
+#include "sql/quoting.h"
 #include "sql/verify_query.h"
 
 namespace dbmig::engine {
@@ -39,18 +41,14 @@ struct Proof {
   std::string change;  // describe_change
   Outcome outcome = Outcome::proved;
   std::string superseded_by;  // step label, for superseded
+  std::string found_as;       // for proved: the other name the object was found under
   std::string sqlstate;       // for error
   std::string error;          // for error
 };
 
-// A step the database records as applied or verified, in plan order.
-struct AppliedStep {
-  const migration::PlannedVersion* version;
-  const migration::PlannedStep* step;
-};
-
-std::vector<AppliedStep> applied_steps(const migration::Plan& plan, const DatabaseState& state) {
-  std::vector<AppliedStep> steps;
+// The steps the database records as applied or verified, in plan order.
+std::vector<StepRef> applied_steps(const migration::Plan& plan, const DatabaseState& state) {
+  std::vector<StepRef> steps;
   for (const migration::PlannedVersion& version : plan.versions) {
     for (const migration::PlannedStep& step : version.steps) {
       const StepRecord* record = state.find_step(version.name, step.file.number);
@@ -63,41 +61,6 @@ std::vector<AppliedStep> applied_steps(const migration::Plan& plan, const Databa
   return steps;
 }
 
-// The label of the first applied step after `index` with a removal for
-// which `matches` holds.
-std::optional<std::string> first_later_step_removing(
-    const std::vector<AppliedStep>& steps, std::size_t index,
-    const std::function<bool(const Removal&)>& matches) {
-  for (std::size_t later = index + 1; later < steps.size(); ++later) {
-    const migration::PlannedStep& step = *steps[later].step;
-    for (const sql::Statement& statement : step.analysis.statements) {
-      for (const Removal& removal : removals_of(statement, step.text)) {
-        if (matches(removal)) return step_label(steps[later].version->name, step.file.file_name);
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-// The first applied step after `index` that drops or renames `change`'s object.
-std::optional<std::string> superseding_step(const std::vector<AppliedStep>& steps,
-                                            std::size_t index, const sql::Change& change) {
-  return first_later_step_removing(
-      steps, index, [&change](const Removal& removal) { return supersedes(removal, change); });
-}
-
-// The first applied step after `index` that drops a column `change`'s
-// definition uses (the server dropped the index or constraint with it).
-std::optional<std::string> column_dropping_step(const std::vector<AppliedStep>& steps,
-                                                std::size_t index, const sql::Change& change) {
-  const migration::PlannedStep& own = *steps[index].step;
-  const std::vector<std::string> words =
-      definition_words(change, own.analysis.statements, own.text);
-  if (words.empty()) return std::nullopt;
-  return first_later_step_removing(steps, index, [&](const Removal& removal) {
-    return drops_column_of(removal, change, words);
-  });
-}
 
 // Runs one proof. A lost connection ends the command (rethrown); any other
 // error is the proof's outcome.
@@ -139,7 +102,7 @@ std::optional<std::vector<sql::ObjectOids>> recorded_oids(const migration::Plan&
 void warn_about_steps_without_oids(const migration::Plan& plan, const DatabaseState& state,
                                    Reporter& reporter) {
   if (plan.dialect != sql::Dialect::postgres) return;
-  for (const AppliedStep& applied : applied_steps(plan, state)) {
+  for (const StepRef& applied : applied_steps(plan, state)) {
     if (applied.step->analysis.changes.empty()) continue;
     if (recorded_oids(plan, state, *applied.version, *applied.step)) continue;
     reporter.diagnostic(
@@ -151,9 +114,81 @@ void warn_about_steps_without_oids(const migration::Plan& plan, const DatabaseSt
   }
 }
 
+// The text of the statement of `step` that makes `change`.
+std::string_view statement_of(const migration::PlannedStep& step, const sql::Change& change) {
+  for (const sql::Statement& statement : step.analysis.statements) {
+    if (statement.begin <= change.offset && change.offset < statement.end) {
+      return statement.text(step.text);
+    }
+  }
+  return {};
+}
+
+// Every index (complete: valid, ready, live) or constraint (validated) of
+// the change's table: name, completeness, and the definition as a statement
+// the grammar reads. Nothing when the table is gone.
+struct CandidateObject {
+  std::string name;
+  bool complete = false;
+  std::string statement;
+};
+
+std::vector<CandidateObject> objects_on_table(db::Connection& connection,
+                                              const sql::Change& change) {
+  const bool index = change.kind == sql::ChangeKind::create_index;
+  const std::string sql =
+      index ? "SELECT c.relname, (i.indisvalid AND i.indisready AND i.indislive), "
+              "pg_catalog.pg_get_indexdef(c.oid) FROM pg_catalog.pg_index i JOIN "
+              "pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid WHERE "
+              "i.indrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) ORDER BY 1"
+            : "SELECT conname, convalidated, pg_catalog.pg_get_constraintdef(oid) FROM "
+              "pg_catalog.pg_constraint WHERE conrelid OPERATOR(pg_catalog.=) "
+              "pg_catalog.to_regclass($1) ORDER BY 1";
+  const db::Result result = connection.exec_params(sql, {change.table.quoted()});
+  std::vector<CandidateObject> objects;
+  for (int row = 0; row < result.rows(); ++row) {
+    CandidateObject object{.name = std::string(result.get(row, 0)),
+                           .complete = db::is_true(result.get(row, 1)),
+                           .statement = std::string(result.get(row, 2))};
+    if (!index) {
+      object.statement = "ALTER TABLE t ADD CONSTRAINT " + sql::quote_identifier(object.name) +
+                         " " + object.statement;
+    }
+    objects.push_back(std::move(object));
+  }
+  return objects;
+}
+
+// SPEC section 7 (issue 12): a proof whose object is missing by name while
+// the same table holds a complete object of the identical definition under
+// another name (renamed by a statement dbmig cannot read, such as EXECUTE
+// inside DO) is found under that name. PostgreSQL only; nullopt when an
+// object of the proved name exists (then the proof's own answer stands) or
+// no identical definition is there.
+std::optional<std::string> found_under_another_name(db::Connection& connection,
+                                                    const migration::PlannedStep& step,
+                                                    const sql::Change& change) {
+  if (change.kind != sql::ChangeKind::create_index &&
+      change.kind != sql::ChangeKind::add_constraint) {
+    return std::nullopt;
+  }
+  const auto expected = sql::definition_shape(statement_of(step, change), change.object.name);
+  if (!expected) return std::nullopt;
+  const std::vector<CandidateObject> objects = objects_on_table(connection, change);
+  for (const CandidateObject& object : objects) {
+    if (object.name == change.object.name) return std::nullopt;
+  }
+  for (const CandidateObject& object : objects) {
+    if (object.complete && sql::definition_shape(object.statement, object.name) == expected) {
+      return object.name;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& state,
                               db::Connection& connection) {
-  const std::vector<AppliedStep> steps = applied_steps(plan, state);
+  const std::vector<StepRef> steps = applied_steps(plan, state);
   std::vector<Proof> proofs;
   for (std::size_t index = 0; index < steps.size(); ++index) {
     const migration::PlannedStep& step = *steps[index].step;
@@ -177,6 +212,12 @@ std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& 
           if (auto dropper = column_dropping_step(steps, index, change)) {
             proof.outcome = Outcome::superseded;
             proof.superseded_by = *dropper;
+          }
+        }
+        if (proof.outcome == Outcome::incomplete && plan.dialect == sql::Dialect::postgres) {
+          if (auto other = found_under_another_name(connection, step, change)) {
+            proof.outcome = Outcome::proved;
+            proof.found_as = *other;
           }
         }
       }
@@ -204,6 +245,7 @@ json proof_json(const Proof& proof) {
                  {"change", proof.change},
                  {"status", outcome_name(proof.outcome)}};
   if (proof.outcome == Outcome::superseded) object["superseded_by"] = proof.superseded_by;
+  if (!proof.found_as.empty()) object["found_as"] = proof.found_as;
   if (proof.outcome == Outcome::error) {
     object["error"] = {{"sqlstate", proof.sqlstate}, {"message", proof.error}};
   }
@@ -230,7 +272,10 @@ json document(const migration::Plan& plan, const DatabaseState& state,
 std::string proof_line(const Proof& proof) {
   std::string line = step_label(proof.version, proof.file) + ": " + proof.change + ": ";
   switch (proof.outcome) {
-    case Outcome::proved: return line + "ok";
+    case Outcome::proved:
+      return proof.found_as.empty()
+                 ? line + "ok"
+                 : line + "ok, found as " + sql::quote_identifier(proof.found_as);
     case Outcome::incomplete: return line + "INCOMPLETE";
     case Outcome::superseded: return line + "superseded by " + proof.superseded_by;
     case Outcome::error:
@@ -270,6 +315,20 @@ void warn_about_verify_files(const migration::Plan& plan, Reporter& reporter) {
   }
 }
 
+// One warning per proof found under another name, naming both.
+void warn_about_renamed_objects(const std::vector<Proof>& proofs, Reporter& reporter) {
+  for (const Proof& proof : proofs) {
+    if (proof.found_as.empty()) continue;
+    reporter.diagnostic(
+        {.severity = Severity::warning,
+         .file = step_label(proof.version, proof.file),
+         .message = proof.change + ": not found by its name, but an identical definition is " +
+                    sql::quote_identifier(proof.found_as) + " on the same table",
+         .hint = "it was renamed by a statement dbmig cannot read (EXECUTE inside DO?); a "
+                 "later step that renames it with ALTER ... RENAME makes this silent"});
+  }
+}
+
 }  // namespace
 
 ExitCode verify(const migration::Plan& plan, const ConnectionSettings& connection_settings,
@@ -283,6 +342,7 @@ ExitCode verify(const migration::Plan& plan, const ConnectionSettings& connectio
   }
   warn_about_steps_without_oids(plan, state, reporter);
   const std::vector<Proof> proofs = run_proofs(plan, state, connection);
+  warn_about_renamed_objects(proofs, reporter);
   const ExitCode code = exit_code_of(proofs);
   reporter.result(document(plan, state, proofs, code), text(state, proofs));
   return code;

@@ -153,10 +153,35 @@ class SettingsReader {
         out.push_back(at_key(key, "\"multi_ddl_allowed_through\" must be a string",
                              "give the name of a version directory"));
       }
+    } else if (key == "imported_from") {
+      read_imported_from(value, settings, out);
     } else {
       out.push_back(at_key(key, "unknown key \"" + key + "\" in dbmig.json",
-                           "known keys: dialect, versions, multi_ddl_allowed_through"));
+                           "known keys: dialect, versions, multi_ddl_allowed_through, "
+                           "imported_from"));
     }
+  }
+
+  // {"format": "<tool>", "versions": {"<tool version>": "<directory>", ...}}
+  void read_imported_from(const nlohmann::json& value, Settings& settings,
+                          Diagnostics& out) const {
+    const bool shaped = value.is_object() && value.size() == 2 && value.contains("format") &&
+                        value["format"].is_string() && !value["format"].get<std::string>().empty() &&
+                        value.contains("versions") && value["versions"].is_object() &&
+                        std::all_of(value["versions"].begin(), value["versions"].end(),
+                                    [](const nlohmann::json& v) { return v.is_string(); });
+    if (!shaped) {
+      out.push_back(at_key("imported_from",
+                           "\"imported_from\" must be {\"format\": \"<tool>\", \"versions\": "
+                           "{\"<tool version>\": \"<directory>\", ...}}",
+                           "dbmig import writes it; restore what it wrote"));
+      return;
+    }
+    ImportedFrom imported{value["format"].get<std::string>(), {}};
+    for (const auto& [tool_version, directory] : value["versions"].items()) {
+      imported.versions.emplace_back(tool_version, directory.get<std::string>());
+    }
+    settings.imported_from = std::move(imported);
   }
 
   void read_dialect(const nlohmann::json& value, Settings& settings, Diagnostics& out) const {
@@ -543,6 +568,28 @@ const Version* lookup(const std::vector<Version>& versions, std::string_view nam
   return nullptr;
 }
 
+// Every directory the import map names exists, and no two tool versions
+// share one.
+void check_imported_from(const MigrationDir& dir, const SettingsReader& settings,
+                         Diagnostics& out) {
+  if (!dir.settings.imported_from) return;
+  std::set<std::string> seen;
+  for (const auto& [tool_version, directory] : dir.settings.imported_from->versions) {
+    if (!std::any_of(dir.versions.begin(), dir.versions.end(),
+                     [&](const Version& v) { return v.name == directory; })) {
+      out.push_back(settings.at_value("imported_from", directory, 0,
+                                      "\"imported_from\" maps " + tool_version +
+                                          " to unknown version \"" + directory + "\"",
+                                      "give the directory name of an existing version"));
+    } else if (!seen.insert(directory).second) {
+      out.push_back(settings.at_value("imported_from", directory, 1,
+                                      "\"imported_from\" maps two versions to \"" + directory +
+                                          "\"",
+                                      "map each of the tool's versions to its own directory"));
+    }
+  }
+}
+
 void mark_multi_ddl(MigrationDir& dir, const SettingsReader& settings, Diagnostics& out) {
   const auto& through = dir.settings.multi_ddl_allowed_through;
   if (!through) return;
@@ -624,6 +671,7 @@ std::expected<MigrationDir, std::vector<Diagnostic>> load_directory(const fs::pa
               std::back_inserter(problems));
   }
   mark_multi_ddl(dir, settings, problems);
+  check_imported_from(dir, settings, problems);
   if (!problems.empty()) return std::unexpected(std::move(problems));
   return dir;
 }

@@ -17,10 +17,19 @@
 
 namespace dbmig::migration {
 
+// "imported_from": written by `dbmig import` (docs/import.md): the tool the
+// tree came from and, for `baseline --from-tool`, each of its versions'
+// dbmig version directory.
+struct ImportedFrom {
+  std::string format;  // "goose", "flyway", ... (as `import --from` names it)
+  std::vector<std::pair<std::string, std::string>> versions;  // tool version -> directory
+};
+
 struct Settings {
   std::optional<sql::Dialect> dialect;                   // "dialect"
   std::vector<std::string> versions;                     // "versions" (empty: numbered tree)
   std::optional<std::string> multi_ddl_allowed_through;  // "multi_ddl_allowed_through"
+  std::optional<ImportedFrom> imported_from;             // "imported_from"
 };
 
 struct StepFile {

@@ -630,7 +630,18 @@ class Classifier {
           "directory targets CockroachDB");
   }
 
+  // PostgreSQL's own grammar decides first (SPEC section 8): a statement it
+  // accepts is never rejected as CockroachDB syntax, whatever words it holds
+  // (`FROM t family`, `family(inet)`, `a @ b`, a column named `index`). Only a
+  // statement the grammar rejects is searched for the CockroachDB construct
+  // that explains the rejection; when none does, the rejection itself is a
+  // warning, because the server may be newer than the grammar.
   void check_postgres() {
+    const std::optional<Finding> rejection = pg_grammar_rejection();
+    if (!rejection) {
+      for (std::size_t i = 0; i < w_.size(); ++i) warn_column_lookalike(i);
+      return;
+    }
     const std::size_t before = out_.findings.size();
     if (w_.word(0, "upsert")) cockroach_only(0, "UPSERT");
     if (w_.words(0, {"set", "cluster", "setting"})) cockroach_only(0, "SET CLUSTER SETTING");
@@ -640,7 +651,7 @@ class Classifier {
       }
     }
     for (std::size_t i = 0; i < w_.size(); ++i) check_postgres_token(i);
-    if (!has_errors_since(before)) check_pg_grammar();
+    if (!has_errors_since(before)) out_.findings.push_back(*rejection);
   }
 
   bool has_errors_since(std::size_t first) const {
@@ -649,6 +660,7 @@ class Classifier {
                        [](const Finding& f) { return f.severity == Severity::error; });
   }
 
+  // Runs only on a statement the grammar rejected, so each pattern may be loose.
   void check_postgres_token(std::size_t i) {
     if (w_.word(i, "storing") && w_.punct(i + 1, '(')) cockroach_only(i, "STORING (...)");
     if (w_.words(i, {"using", "hash"}) && !w_.punct(i + 2, '(')) cockroach_only(i, "USING HASH");
@@ -682,23 +694,44 @@ class Classifier {
     return w_.punct(i - 1, '(') || w_.punct(i - 1, ',');
   }
 
-  // Runs the PostgreSQL 15 grammar; a rejection is only a warning because
-  // the server may be newer than the grammar. pg_query_split_with_parser runs
-  // the same raw parser as pg_query_parse_protobuf but returns only statement
-  // boundaries: serialising the parse tree to protobuf cost ~30x the parse
-  // itself (BENCHMARKS.md).
-  void check_pg_grammar() {
+  // `CREATE TABLE t (a INT, FAMILY f (a))` is valid PostgreSQL grammar: a
+  // column named family of type f with the type modifier (a). No real type
+  // takes a column name as its modifier, so this is almost surely
+  // CockroachDB's column family (or inline index) and the server will say
+  // "type f does not exist": a warning, never an error (the grammar accepts it).
+  void warn_column_lookalike(std::size_t i) {
+    if (!w_.words(0, {"create", "table"}) || i == 0) return;
+    if (!w_.punct(i - 1, '(') && !w_.punct(i - 1, ',')) return;
+    if (!w_.word(i, "family") && !w_.word(i, "index")) return;
+    if (!w_.name_at(i + 1) || !w_.punct(i + 2, '(') || !w_.name_at(i + 3)) return;
+    warn(i,
+         "PostgreSQL reads `" + ascii_upper(w_.text(i)) + " " + std::string(w_.text(i + 1)) +
+             " (...)` as a column named " + ascii_lower(w_.text(i)) + " of type " +
+             std::string(w_.text(i + 1)) + "; CockroachDB reads it as " +
+             (w_.word(i, "family") ? "a column family" : "an index"),
+         "set \"dialect\": \"cockroach\" in dbmig.json if this directory targets "
+         "CockroachDB; otherwise quote the column name");
+  }
+
+  // The PostgreSQL 15 grammar's rejection of this statement as a warning, or
+  // nothing when it accepts it. pg_query_split_with_parser runs the same raw
+  // parser as pg_query_parse_protobuf but returns only statement boundaries:
+  // serialising the parse tree to protobuf cost ~30x the parse itself
+  // (BENCHMARKS.md).
+  std::optional<Finding> pg_grammar_rejection() const {
     const std::string text(statement_.text(w_.source()));
     PgQuerySplitResult result = pg_query_split_with_parser(text.c_str());
+    std::optional<Finding> rejection;
     if (result.error != nullptr) {
       const std::size_t at = byte_offset_of_char(text, result.error->cursorpos);
-      out_.findings.push_back(
-          {Severity::warning, statement_.begin + at,
-           std::string("the PostgreSQL 15 grammar rejects this statement: ") +
-               (result.error->message != nullptr ? result.error->message : "syntax error"),
-           "check the statement; a server newer than PostgreSQL 15 may still accept it"});
+      rejection =
+          Finding{Severity::warning, statement_.begin + at,
+                  std::string("the PostgreSQL 15 grammar rejects this statement: ") +
+                      (result.error->message != nullptr ? result.error->message : "syntax error"),
+                  "check the statement; a server newer than PostgreSQL 15 may still accept it"};
     }
     pg_query_free_split_result(result);
+    return rejection;
   }
 
   // PostgreSQL reports a 1-based character position; convert to bytes.

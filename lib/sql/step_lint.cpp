@@ -37,7 +37,9 @@ void check_transaction_control(StepAnalysis& step) {
     add(step, Severity::error, step.statements[i].begin,
         c.command + " is transaction control, which a step may not contain",
         "remove it: dbmig runs each step in its own transaction, or each statement of a "
-        "-danger-non-transactional step on its own");
+        "-danger-non-transactional step on its own; for another tool's migrations, "
+        "`dbmig import --from FORMAT --out DIR SRC` removes it and splits the file where "
+        "atomicity requires");
   }
 }
 
@@ -178,6 +180,22 @@ void check_guarded_settings(StepAnalysis& step, std::string_view source) {
   }
 }
 
+// SPEC section 8: a step of whitespace only is an error; a step holding only
+// comments is a no-op step (real histories contain them), recorded like any
+// other, with a warning.
+void check_no_statement(StepAnalysis& step, std::string_view source) {
+  const bool blank = std::all_of(source.begin(), source.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  });
+  if (blank) {
+    add(step, Severity::error, 0, "empty step: the file holds no SQL statement",
+        "write the step's statement, or delete the file");
+    return;
+  }
+  add(step, Severity::warning, 0, "step holds only comments: it is a no-op step",
+      "it is recorded like any other step; delete the file if the version needs no step");
+}
+
 bool runs_transactional(const StepAnalysis& step, const StepRules& rules) {
   if (rules.marked_non_transactional) return false;
   if (rules.dialect == Dialect::cockroach && step.ddl_count > 0) return false;
@@ -193,10 +211,7 @@ std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
   if (!statements) return std::unexpected(std::move(statements.error()));
   StepAnalysis step;
   step.statements = std::move(*statements);
-  if (step.statements.empty()) {
-    add(step, Severity::error, 0, "empty step: the file holds no SQL statement",
-        "write the step's statement, or delete the file");
-  }
+  if (step.statements.empty()) check_no_statement(step, source);
   for (const Statement& statement : step.statements) {
     Classification c = classify_statement(statement, source, rules.dialect);
     step.changes.insert(step.changes.end(), c.changes.begin(), c.changes.end());

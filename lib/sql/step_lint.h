@@ -34,7 +34,8 @@ struct StepAnalysis {
 
 // Analyses one step file's text. Fails only when the text cannot be split
 // (lexical error); rule violations are error Findings in the result.
-// An empty step (no statement) is an error Finding at offset 0.
+// A step of whitespace only is an error Finding at offset 0; a step holding
+// only comments is a no-op step with a warning Finding at offset 0 (SPEC 8).
 [[nodiscard]] std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
                                                                    const StepRules& rules);
 

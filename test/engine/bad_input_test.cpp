@@ -71,7 +71,7 @@ const std::vector<BadInputRow>& rows() {
        .message = "not valid UTF-8",
        .position = "0001-a/up.sql:2:4"},
       {.name = "empty step",
-       .tree = {{"0001-a/up.sql", "\n-- nothing here\n"}},
+       .tree = {{"0001-a/up.sql", "\n  \n"}},
        .message = "empty step",
        .position = "0001-a/up.sql:1:1"},
       {.name = "unterminated quote",

@@ -92,6 +92,12 @@ TEST(Supersession, LaterStatementsThatDropOrRenameTheProvedObject) {
       {"CREATE INDEX idx2 ON t (x)", kIndexOnT, false},
       {"SELECT 'DROP INDEX idx'", kIndexOnT, false},
       {"-- drop it\nDROP /* really */ INDEX idx", kIndexOnT, true},
+      {"ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX idx", kIndexOnT, true},
+      {"ALTER TABLE t ADD CONSTRAINT k UNIQUE USING INDEX idx", kIndexOnT, true},
+      {"ALTER TABLE ONLY t ADD UNIQUE USING INDEX \"idx\"", kIndexOnT, true},
+      {"ALTER TABLE t ADD CONSTRAINT k UNIQUE USING INDEX other", kIndexOnT, false},
+      {"ALTER TABLE u ADD CONSTRAINT k PRIMARY KEY USING INDEX idx", kIndexOnT, false},
+      {"ALTER TABLE t ADD CONSTRAINT idx UNIQUE (x)", kIndexOnT, false},
   };
   for (const SupersedeRow& row : rows) {
     const sql::Statement statement = statement_of(row.statement);

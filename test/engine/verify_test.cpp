@@ -83,6 +83,93 @@ TEST_F(VerifyTest, ProvesEveryAppliedChange) {
             "index \"t_x_idx\" on \"t\" is valid, ready and live");
 }
 
+// SPEC 8: a step holding only comments is a no-op step, recorded like any
+// other; verify has nothing to prove for it and the version after it applies.
+TEST_F(VerifyTest, ACommentOnlyStepIsRecordedAndHasNothingToProve) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable},
+                      {"0002-note/up.sql", "-- this version was reverted upstream\n/* kept */\n"},
+                      {"0003-index/up.sql", kIndex}});
+  ASSERT_NO_FATAL_FAILURE(apply(tree));
+  db::Connection connection = connect();
+  EXPECT_EQ(
+      test::query_value(connection, "SELECT state FROM dbmig.steps WHERE version = '0002-note'"),
+      "verified");
+  EXPECT_EQ(test::query_value(connection, "SELECT version FROM dbmig.state"), "0003-index");
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::ok) << run.document.dump(2);
+  EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0003-index/up.sql: proved"}));
+  std::ostringstream out;
+  std::ostringstream err;
+  Reporter reporter({}, out, err);
+  EXPECT_EQ(engine::status(tree.plan(), {.conninfo = conninfo(), .state_schema = "dbmig"},
+                           {.exit_code = false}, reporter),
+            ExitCode::ok)
+      << out.str();
+  EXPECT_NE(out.str().find("current version: 0003-index"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("up to date"), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find("pending"), std::string::npos) << out.str();
+}
+
+// ADD CONSTRAINT ... PRIMARY KEY / UNIQUE USING INDEX renames the index to
+// the constraint's name: its earlier proof is superseded, not INCOMPLETE.
+TEST_F(VerifyTest, AnIndexAConstraintTakesOverUsingIndexIsSuperseded) {
+  struct Row {
+    std::string constraint;
+  };
+  const std::vector<Row> rows = {
+      {"ALTER TABLE u ADD CONSTRAINT u_pkey PRIMARY KEY USING INDEX u_id_key;\n"},
+      {"ALTER TABLE u ADD CONSTRAINT u_id_unique UNIQUE USING INDEX u_id_key;\n"},
+  };
+  for (const Row& row : rows) {
+    SetUp();
+    MigrationTree tree(
+        {{"0001-u/up.sql", "CREATE TABLE u (id INT NOT NULL);\n"},
+         {"0002-index/up.sql", "CREATE UNIQUE INDEX CONCURRENTLY u_id_key ON u (id);\n"},
+         {"0003-pkey/up.sql", row.constraint}});
+    ASSERT_NO_FATAL_FAILURE(apply(tree));
+    const VerifyRun run = verify(tree.plan());
+    EXPECT_EQ(run.code, ExitCode::ok) << run.document.dump(2);
+    ASSERT_EQ(outcomes(run.document).at(0), "0002-index/up.sql: superseded") << row.constraint;
+    EXPECT_EQ(run.document.at("proofs").at(0).at("superseded_by"), "0003-pkey/up.sql");
+  }
+}
+
+// A rename dbmig cannot read (EXECUTE inside DO): the object is found under
+// its new name by its identical definition, with a warning naming both.
+TEST_F(VerifyTest, AnObjectRenamedOutOfSightIsFoundByItsDefinition) {
+  const std::string rename_both =
+      "DO $$ BEGIN\n"
+      "  EXECUTE format('ALTER INDEX %I RENAME TO %I', 't_x_idx', 't_x_index');\n"
+      "  EXECUTE format('ALTER TABLE %I RENAME CONSTRAINT %I TO %I', 't', 't_x_positive',"
+      " 't_x_check');\n"
+      "END $$;\n";
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable},
+                      {"0002-index/up.sql", kIndex},
+                      {"0003-check/up.sql", kConstraint},
+                      {"0004-rename/up.sql", rename_both}});
+  ASSERT_NO_FATAL_FAILURE(apply(tree));
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::ok) << run.document.dump(2);
+  EXPECT_EQ(outcomes(run.document),
+            (std::vector<std::string>{"0002-index/up.sql: proved", "0003-check/up.sql: proved"}));
+  EXPECT_EQ(run.document.at("proofs").at(0).at("found_as"), "t_x_index");
+  EXPECT_EQ(run.document.at("proofs").at(1).at("found_as"), "t_x_check");
+  const VerifyRun text = verify(tree.plan(), false);
+  EXPECT_NE(text.text.find("ok, found as \"t_x_index\""), std::string::npos) << text.text;
+}
+
+// A different definition under another name is not the proved object.
+TEST_F(VerifyTest, AnotherDefinitionUnderAnotherNameIsStillIncomplete) {
+  MigrationTree tree({{"0001-t/up.sql", kCreateTable}, {"0002-index/up.sql", kIndex}});
+  ASSERT_NO_FATAL_FAILURE(apply(tree));
+  exec("DROP INDEX t_x_idx");
+  exec("CREATE INDEX t_other_idx ON t (x, id)");
+  exec("CREATE INDEX t_desc_idx ON t (x DESC)");
+  const VerifyRun run = verify(tree.plan());
+  EXPECT_EQ(run.code, ExitCode::check_failed) << run.document.dump(2);
+  EXPECT_EQ(outcomes(run.document), (std::vector<std::string>{"0002-index/up.sql: incomplete"}));
+}
+
 TEST_F(VerifyTest, AnIndexThatIsGoneOrInvalidIsIncomplete) {
   struct Row {
     std::string sabotage;

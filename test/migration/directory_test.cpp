@@ -204,6 +204,22 @@ TEST(LoadDirectory, RejectsInvalidTrees) {
       {"multi ddl unknown version",
        {{"dbmig.json", "{\n\"multi_ddl_allowed_through\": \"9\"}"}, {"1-a/up.sql", "x"}},
        "dbmig.json", "unknown version \"9\"", 2, 1},
+      {"imported_from wrong shape",
+       {{"dbmig.json", "{\"imported_from\": {\"format\": \"goose\"}}"}, {"1-a/up.sql", "x"}},
+       "dbmig.json", "\"imported_from\" must be", 1, 2},
+      {"imported_from map value not a string",
+       {{"dbmig.json", R"({"imported_from": {"format": "goose", "versions": {"1": 1}}})"},
+        {"1-a/up.sql", "x"}},
+       "dbmig.json", "\"imported_from\" must be", 1, 2},
+      {"imported_from names an unknown directory",
+       {{"dbmig.json", "{\"imported_from\": {\"format\": \"goose\",\n \"versions\": {\"1\": "
+                       "\"1-a\", \"2\": \"2-b\"}}}"},
+        {"1-a/up.sql", "x"}},
+       "dbmig.json", "maps 2 to unknown version \"2-b\"", 2, 32},
+      {"imported_from maps two versions to one directory",
+       {{"dbmig.json", R"({"imported_from": {"format": "goose", "versions": {"1": "1-a", "01": "1-a"}}})"},
+        {"1-a/up.sql", "x"}},
+       "dbmig.json", "maps two versions to \"1-a\"", 1, 70},
   };
   for (const auto& row : rows) {
     const TempTree tree(row.files);

@@ -69,7 +69,7 @@ TEST(BuildPlan, RejectsBadStepsWithPositions) {
       {"unterminated string", "SELECT 1;\nSELECT 'abc;\n", "unterminated", 2, 8},
       {"unterminated comment", "SELECT 1;\n  /* open\n", "unterminated", 2, 3},
       {"transaction control", "CREATE TABLE t (x INT);\nCOMMIT;\n", "", 2, 1},
-      {"empty step", "-- nothing here\n", "", 1, 1},
+      {"empty step", "\n \n", "empty step", 1, 1},
   };
   for (const auto& row : rows) {
     const TempTree tree({{"1-a/up.sql", row.content}});

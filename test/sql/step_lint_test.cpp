@@ -90,7 +90,9 @@ constexpr Severity warning = Severity::warning;
 
 const FindingRow kFindingRows[] = {
     {"", {pg}, error, "empty step", 1, 1},
-    {"  -- nothing here\n", {pg}, error, "empty step", 1, 1},
+    {"  \n\t\r\n", {pg}, error, "empty step", 1, 1},
+    {"  -- nothing here\n", {pg}, warning, "only comments: it is a no-op step", 1, 1},
+    {"/* a /* nested */ note */\n-- and another\n", {crdb}, warning, "no-op step", 1, 1},
     {"BEGIN;\nCREATE TABLE t (a int);\nCOMMIT;", {pg}, error, "BEGIN is transaction control", 1, 1},
     {"BEGIN;\nCREATE TABLE t (a int);\nCOMMIT;", {pg}, error,
      "dbmig runs each step in its own transaction", 3, 1},
