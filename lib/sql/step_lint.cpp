@@ -11,15 +11,18 @@
 #include <algorithm>
 #include <string>
 
+#include "sql/lint_rules.h"
+
 namespace dbmig::sql {
 namespace {
 
 constexpr std::string_view kNonTransactionalHint =
     "move it to its own step, or name the file upN-danger-non-transactional.sql";
 
-void add(StepAnalysis& step, Severity severity, std::size_t offset, std::string message,
-         std::string hint) {
-  step.findings.push_back({severity, offset, std::move(message), std::move(hint)});
+void add(StepAnalysis& step, Severity severity, std::string_view rule, std::size_t offset,
+         std::string message, std::string hint) {
+  step.findings.push_back(
+      {severity, offset, std::move(message), std::move(hint), std::string(rule)});
 }
 
 // dbmig owns transactions (SPEC 4): a transactional step runs in the one
@@ -30,7 +33,7 @@ void check_transaction_control(StepAnalysis& step) {
   for (std::size_t i = 0; i < step.statements.size(); ++i) {
     const Classification& c = step.classifications[i];
     if (c.kind != StatementKind::transaction_control) continue;
-    add(step, Severity::error, step.statements[i].begin,
+    add(step, Severity::error, rule::transaction_control, step.statements[i].begin,
         c.command + " is transaction control, which a step may not contain",
         "remove it: dbmig runs each step in its own transaction, or each statement of a "
         "-danger-non-transactional step on its own");
@@ -46,13 +49,13 @@ void check_ddl_count(StepAnalysis& step, const StepRules& rules) {
   }
   step.ddl_count = static_cast<int>(ddl.size());
   if (ddl.size() > 1 && !rules.multi_ddl_allowed) {
-    add(step, Severity::error, step.statements[ddl[1]].begin,
+    add(step, Severity::error, rule::one_ddl_per_step, step.statements[ddl[1]].begin,
         "step has " + std::to_string(ddl.size()) +
             " DDL statements; at most one is allowed (this is the second)",
         "split the step into up1.sql, up2.sql, ... with one DDL statement each");
   }
   if (!ddl.empty() && has_dml) {
-    add(step, Severity::warning, step.statements[ddl[0]].begin,
+    add(step, Severity::warning, rule::ddl_mixed_with_dml, step.statements[ddl[0]].begin,
         "step mixes DDL with DML (data changes)",
         "move the data change into its own step so each step does one thing");
   }
@@ -63,7 +66,7 @@ void check_non_transactional(StepAnalysis& step, const StepRules& rules) {
   for (std::size_t i = 0; i < step.statements.size(); ++i) {
     const Classification& c = step.classifications[i];
     if (!c.non_transactional) continue;
-    add(step, Severity::error, step.statements[i].begin,
+    add(step, Severity::error, rule::non_transactional_not_alone, step.statements[i].begin,
         c.command + " cannot run inside a transaction block, so it must be the only "
                     "statement of its step",
         std::string(kNonTransactionalHint));
@@ -74,7 +77,7 @@ void check_opaque_commits(StepAnalysis& step) {
   if (!step.transactional) return;
   for (std::size_t i = 0; i < step.statements.size(); ++i) {
     if (!step.classifications[i].commits_inside) continue;
-    add(step, Severity::warning, step.statements[i].begin,
+    add(step, Severity::warning, rule::commit_in_code_block, step.statements[i].begin,
         step.classifications[i].command +
             " contains COMMIT, which fails or breaks atomicity inside the step's transaction",
         "move the transaction handling out of the block, or name the file "
@@ -98,7 +101,7 @@ std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
   StepAnalysis step;
   step.statements = std::move(*statements);
   if (step.statements.empty()) {
-    add(step, Severity::error, 0, "empty step: the file holds no SQL statement",
+    add(step, Severity::error, rule::empty_step, 0, "empty step: the file holds no SQL statement",
         "write the step's statement, or delete the file");
   }
   for (const Statement& statement : step.statements) {
