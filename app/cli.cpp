@@ -72,7 +72,7 @@ int report_parse_error(const CLI::App& command, const CLI::ParseError& error) {
                                 : std::string(error.what()))
             << '\n'
             << "  hint: run '" << name << " --help'"
-            << (top ? " (commands: apply, status, verify, generate-verify)" : "") << '\n';
+            << (top ? " (commands: apply, status, verify, generate-verify, lint)" : "") << '\n';
   return static_cast<int>(ExitCode::usage_error);
 }
 
@@ -112,7 +112,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<Command> commands = {
       add_apply_command(app, common), add_status_command(app, common),
-      add_verify_command(app, common), add_generate_verify_command(app, common)};
+      add_verify_command(app, common), add_generate_verify_command(app, common),
+      add_lint_command(app, common)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

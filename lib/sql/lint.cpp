@@ -663,19 +663,23 @@ std::vector<Finding> without_allowed(std::string_view source,
             .contains(finding.rule);
     if (!silenced) kept.push_back(std::move(finding));
   }
+  return kept;
+}
+
+std::vector<Finding> unknown_allowed_rules(std::string_view source,
+                                           const std::vector<Statement>& statements) {
+  std::vector<Finding> out;
   for (std::size_t i = 0; i < statements.size(); ++i) {
     const auto comment = allow_comment(source, statements, i);
     if (!comment) continue;
     for (const std::string& name : comment->rules) {
       if (is_known_rule(name)) continue;
-      kept.push_back({Severity::warning, comment->offset,
-                      "dbmig:allow names unknown rule \"" + name + "\"",
-                      "use a rule id from docs/lint.md, e.g. renaming-column", ""});
+      out.push_back({Severity::warning, comment->offset,
+                     "dbmig:allow names unknown rule \"" + name + "\"",
+                     "use a rule id from docs/lint.md, e.g. renaming-column", ""});
     }
   }
-  std::stable_sort(kept.begin(), kept.end(),
-                   [](const Finding& a, const Finding& b) { return a.offset < b.offset; });
-  return kept;
+  return out;
 }
 
 }  // namespace dbmig::sql

@@ -49,18 +49,23 @@ class HistoryLinter {
   Memory memory_;
 };
 
-// The rules named by `-- dbmig:allow rule[, rule ...]` comments on the line
-// just before the statement that begins at `statement_begin` (comments between
-// the previous statement and this one only).
+// The rules named by a `-- dbmig:allow rule[, rule ...]` comment on the line
+// just before statement `statement_index` (looked for between the previous
+// statement and this one only).
 [[nodiscard]] std::set<std::string> allowed_rules(std::string_view source,
                                                   const std::vector<Statement>& statements,
                                                   std::size_t statement_index);
 
 // `findings` without the warnings an allow comment silences; a finding
-// belongs to the statement whose span holds its offset. Errors are never
-// silenced. An allow comment naming an unknown rule adds a warning.
+// belongs to the last statement that begins at or before its offset. Errors
+// are never silenced.
 [[nodiscard]] std::vector<Finding> without_allowed(std::string_view source,
                                                    const std::vector<Statement>& statements,
                                                    std::vector<Finding> findings);
+
+// A warning (without rule id) for every rule name an allow comment gives that
+// is not a known rule (a typo would silently silence nothing).
+[[nodiscard]] std::vector<Finding> unknown_allowed_rules(std::string_view source,
+                                                         const std::vector<Statement>& statements);
 
 }  // namespace dbmig::sql
