@@ -49,7 +49,7 @@ bool flag(const Json& node, std::string_view key) {
 std::size_t location_of(const Json& node) {
   const Json& value = field(node, "location");
   return value.is_number_integer() && value.get<long>() >= 0 ? value.get<std::size_t>()
-                                                              : kNoLocation;
+                                                             : kNoLocation;
 }
 
 // The one statement node of `text` ({"AlterTableStmt": {...}}); nullopt when
@@ -90,7 +90,8 @@ std::string dotted(const Json& list) {
 ColumnType column_type(const Json& type_name) {
   ColumnType type;
   const Json& names = field(type_name, "names");
-  if (names.is_array() && !names.empty()) type.name = text_of(field(names.back(), "String"), "sval");
+  if (names.is_array() && !names.empty())
+    type.name = text_of(field(names.back(), "String"), "sval");
   const Json& mods = field(type_name, "typmods");
   if (!mods.is_array()) return type;
   for (const Json& mod : mods) {
@@ -121,14 +122,34 @@ std::string not_null_check_column(const Json& constraint) {
 // Functions a DEFAULT may call without forcing a rewrite (PostgreSQL 11+
 // stores a non-volatile default in the catalog): stable or immutable ones.
 bool is_non_volatile_function(std::string_view name) {
-  static constexpr std::array kNonVolatile = {
-      "now",        "statement_timestamp", "transaction_timestamp", "current_database",
-      "lower",      "upper",               "length",                "coalesce",
-      "jsonb_build_object", "json_build_object", "jsonb_build_array", "json_build_array",
-      "to_jsonb",   "to_json",             "array_fill",            "make_date",
-      "make_interval", "date_trunc",       "concat",                "md5",
-      "abs",        "round",               "int4",                  "int8",
-      "text",       "to_timestamp",        "to_date",               "current_setting"};
+  static constexpr std::array kNonVolatile = {"now",
+                                              "statement_timestamp",
+                                              "transaction_timestamp",
+                                              "current_database",
+                                              "lower",
+                                              "upper",
+                                              "length",
+                                              "coalesce",
+                                              "jsonb_build_object",
+                                              "json_build_object",
+                                              "jsonb_build_array",
+                                              "json_build_array",
+                                              "to_jsonb",
+                                              "to_json",
+                                              "array_fill",
+                                              "make_date",
+                                              "make_interval",
+                                              "date_trunc",
+                                              "concat",
+                                              "md5",
+                                              "abs",
+                                              "round",
+                                              "int4",
+                                              "int8",
+                                              "text",
+                                              "to_timestamp",
+                                              "to_date",
+                                              "current_setting"};
   return std::find(kNonVolatile.begin(), kNonVolatile.end(), name) != kNonVolatile.end();
 }
 
@@ -212,7 +233,8 @@ class StatementLinter {
   void lint(const Json& node) {
     for (const auto& [kind, body] : node.items()) {
       if (kind == "CreateStmt") create_table(body);
-      if (kind == "CreateTableAsStmt") step_.created_tables.insert(table_key(field(field(body, "into"), "rel")));
+      if (kind == "CreateTableAsStmt")
+        step_.created_tables.insert(table_key(field(field(body, "into"), "rel")));
       if (kind == "IndexStmt") create_index(body);
       if (kind == "DropStmt") drop(body);
       if (kind == "ReindexStmt") reindex(body);
@@ -271,7 +293,7 @@ class StatementLinter {
     if (!index.empty()) step_.created_indexes.insert(index);
     if (flag(body, "concurrent") || step_.created_tables.contains(table)) return;
     if (!flag(relation, "inh")) return;  // ON ONLY a partitioned parent: catalog only
-    require_concurrent_index(location_of(relation));
+    require_concurrent_index(kNoLocation);
   }
 
   void drop(const Json& body) {
@@ -296,7 +318,7 @@ class StatementLinter {
     }
     const Json& relation = field(body, "relation");
     if (!relation.is_null() && step_.created_tables.contains(table_key(relation))) return;
-    report(rule::require_concurrent_reindex, location_of(relation),
+    report(rule::require_concurrent_reindex, kNoLocation,
            "REINDEX without CONCURRENTLY blocks writes to the table (and reads that use the index)",
            "write REINDEX INDEX CONCURRENTLY name (PostgreSQL 12+) alone in its step");
   }
@@ -418,7 +440,8 @@ class StatementLinter {
 
   void validate(const std::string& name) {
     const std::string key = table_ + "." + name;
-    if (const auto check = memory_.not_null_checks.find(key); check != memory_.not_null_checks.end()) {
+    if (const auto check = memory_.not_null_checks.find(key);
+        check != memory_.not_null_checks.end()) {
       memory_.not_null_proved.insert(check->second);
     }
     if (exempt_ || !step_.not_valid_constraints.contains(key)) return;
