@@ -180,18 +180,19 @@ class SettingsReader {
         out.push_back(at_key("allow", "\"lint.allow\" must be an object", std::string(kShape)));
         continue;
       }
-      for (const auto& [version, rules] : allow.items()) read_allowed_rules(version, rules, settings, out);
+      for (const auto& [version, rules] : allow.items())
+        read_allowed_rules(version, rules, settings, out);
     }
   }
 
   void read_allowed_rules(const std::string& version, const nlohmann::json& rules,
                           Settings& settings, Diagnostics& out) const {
-    const bool strings = rules.is_array() &&
-                         std::all_of(rules.begin(), rules.end(),
-                                     [](const nlohmann::json& r) { return r.is_string(); });
+    const bool strings =
+        rules.is_array() && std::all_of(rules.begin(), rules.end(),
+                                        [](const nlohmann::json& r) { return r.is_string(); });
     if (!strings) {
-      out.push_back(at_key(version, "\"lint.allow\" of \"" + version +
-                                        "\" must be an array of rule names",
+      out.push_back(at_key(version,
+                           "\"lint.allow\" of \"" + version + "\" must be an array of rule names",
                            "list rule ids from docs/lint.md, e.g. [\"renaming-column\"]"));
       return;
     }
@@ -202,7 +203,8 @@ class SettingsReader {
         names.push_back(name);
         continue;
       }
-      out.push_back(at_value(version, name, 0, "unknown lint rule \"" + name + "\" in \"lint.allow\"",
+      out.push_back(at_value(version, name, 0,
+                             "unknown lint rule \"" + name + "\" in \"lint.allow\"",
                              "use a rule id from docs/lint.md (dbmig lint prints it in brackets)"));
     }
     settings.lint_allow.emplace_back(version, std::move(names));
@@ -619,7 +621,8 @@ void mark_lint_allow(MigrationDir& dir, const SettingsReader& settings, Diagnost
       continue;
     }
     for (Version& version : dir.versions) {
-      if (&version == found) version.lint_allowed.insert(version.lint_allowed.end(), rules.begin(), rules.end());
+      if (&version == found)
+        version.lint_allowed.insert(version.lint_allowed.end(), rules.begin(), rules.end());
     }
   }
 }

@@ -67,8 +67,7 @@ std::optional<std::string> read_step_text(const StepFile& file, Diagnostics& out
 // Errors go to `out`; warnings that no allow comment and no dbmig.json
 // "lint.allow" entry silences go to the step.
 void report_findings(PlannedStep& step, const std::vector<std::string>& allowed, Diagnostics& out) {
-  auto findings =
-      sql::without_allowed(step.text, step.analysis.statements, step.analysis.findings);
+  auto findings = sql::without_allowed(step.text, step.analysis.statements, step.analysis.findings);
   for (sql::Finding& unknown : sql::unknown_allowed_rules(step.text, step.analysis.statements)) {
     findings.push_back(std::move(unknown));
   }
@@ -110,8 +109,9 @@ std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules&
 }
 
 PlannedVersion plan_version(const Version& version, sql::Dialect dialect, Diagnostics& out) {
-  PlannedVersion planned{version.name,           version.number,       version.path,
-                         version.multi_ddl_allowed, version.lint_allowed, {}};
+  PlannedVersion planned{version.name,         version.number,
+                         version.path,         version.multi_ddl_allowed,
+                         version.lint_allowed, {}};
   for (const StepFile& file : version.steps) {
     const sql::StepRules rules{dialect, file.marked_non_transactional, version.multi_ddl_allowed};
     if (auto step = plan_step(file, rules, version.lint_allowed, out)) {

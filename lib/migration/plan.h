@@ -42,7 +42,7 @@ struct Plan {
   std::filesystem::path root;
   sql::Dialect dialect = sql::Dialect::postgres;
   std::vector<PlannedVersion> versions;  // oldest first
-  std::vector<Diagnostic> warnings;      // warnings not about one step (errors make build_plan fail)
+  std::vector<Diagnostic> warnings;  // warnings not about one step (errors make build_plan fail)
   // Orphan `<stem>.verify.sql` files (no `<stem>.sql`) that carry dbmig's
   // header: not an error, but spurious (generate-verify removes them).
   // Orphans without the header make build_plan fail.

@@ -410,12 +410,12 @@ class Classifier {
 
  private:
   void warn(std::string_view rule, std::size_t i, std::string message, std::string hint) {
-    out_.findings.push_back({Severity::warning, w_.offset(i), std::move(message), std::move(hint),
-                             std::string(rule)});
+    out_.findings.push_back(
+        {Severity::warning, w_.offset(i), std::move(message), std::move(hint), std::string(rule)});
   }
   void error(std::string_view rule, std::size_t i, std::string message, std::string hint) {
-    out_.findings.push_back({Severity::error, w_.offset(i), std::move(message), std::move(hint),
-                             std::string(rule)});
+    out_.findings.push_back(
+        {Severity::error, w_.offset(i), std::move(message), std::move(hint), std::string(rule)});
   }
   void rerun_hazard(std::size_t i, std::string message, std::string hint) {
     out_.rerun_hazards.push_back({Severity::warning, w_.offset(i), std::move(message),
@@ -466,9 +466,11 @@ class Classifier {
     if (w_.word(open, "using")) open += 2;
     const std::string suggestion =
         join_name(table.name, column_names(w_, open, dialect_), "idx");
-    warn(rule::unnamed_index, 0, "CREATE INDEX without a name cannot be verified by name (nor skipped by IF NOT EXISTS)",
-         "name the index, e.g. CREATE INDEX " + suggestion + " ON ... (PostgreSQL's own name "
-         "for it)");
+    warn(rule::unnamed_index, 0,
+         "CREATE INDEX without a name cannot be verified by name (nor skipped by IF NOT EXISTS)",
+         "name the index, e.g. CREATE INDEX " + suggestion +
+             " ON ... (PostgreSQL's own name "
+             "for it)");
   }
 
   // REINDEX [(options)] INDEX [CONCURRENTLY] name
@@ -595,7 +597,8 @@ class Classifier {
     const std::string words = ascii_upper(w_.text(i)) + (suffix == "fkey" || suffix == "pkey"
                                                              ? " KEY"
                                                              : "");
-    warn(rule::unnamed_constraint, i, "ADD " + words + " without a constraint name cannot be verified by name",
+    warn(rule::unnamed_constraint, i,
+         "ADD " + words + " without a constraint name cannot be verified by name",
          "name the constraint, e.g. ADD CONSTRAINT " + join_name(table.name, columns, suffix) +
              " " + words + " ... (PostgreSQL's own name for it)");
     return true;
@@ -628,7 +631,8 @@ class Classifier {
   // ---- dialect checks ----
 
   void cockroach_only(std::size_t i, std::string_view what) {
-    error(rule::cockroach_syntax, i, std::string(what) + " is CockroachDB syntax that PostgreSQL cannot run",
+    error(rule::cockroach_syntax, i,
+          std::string(what) + " is CockroachDB syntax that PostgreSQL cannot run",
           "set \"dialect\": \"cockroach\" in dbmig.json (or pass --dialect cockroach) if this "
           "directory targets CockroachDB");
   }
@@ -716,7 +720,8 @@ class Classifier {
   }
 
   void postgres_only(std::size_t i, std::string_view what) {
-    error(rule::postgres_only_syntax, i, std::string(what) + " is PostgreSQL-only; CockroachDB cannot run it",
+    error(rule::postgres_only_syntax, i,
+          std::string(what) + " is PostgreSQL-only; CockroachDB cannot run it",
           "remove it, or set \"dialect\": \"postgres\" if this directory targets PostgreSQL");
   }
 

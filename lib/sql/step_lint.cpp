@@ -67,8 +67,9 @@ void check_non_transactional(StepAnalysis& step, const StepRules& rules) {
     const Classification& c = step.classifications[i];
     if (!c.non_transactional) continue;
     add(step, Severity::error, rule::non_transactional_not_alone, step.statements[i].begin,
-        c.command + " cannot run inside a transaction block, so it must be the only "
-                    "statement of its step",
+        c.command +
+            " cannot run inside a transaction block, so it must be the only "
+            "statement of its step",
         std::string(kNonTransactionalHint));
   }
 }
