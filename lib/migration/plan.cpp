@@ -65,7 +65,7 @@ std::optional<std::string> read_step_text(const StepFile& file, Diagnostics& out
 }
 
 // Errors go to `out`; warnings that no allow comment and no dbmig.json
-// "lint.allow" entry silences go to the step.
+// "lint.allow" entry silences go to `out` and to the step.
 void report_findings(PlannedStep& step, const std::vector<std::string>& allowed, Diagnostics& out) {
   auto findings = sql::without_allowed(step.text, step.analysis.statements, step.analysis.findings);
   for (sql::Finding& unknown : sql::unknown_allowed_rules(step.text, step.analysis.statements)) {
@@ -76,6 +76,7 @@ void report_findings(PlannedStep& step, const std::vector<std::string>& allowed,
       out.push_back(step_diagnostic(step, finding));
     } else if (std::find(allowed.begin(), allowed.end(), finding.rule) == allowed.end()) {
       step.warnings.push_back(step_diagnostic(step, finding));
+      out.push_back(step.warnings.back());
     }
   }
 }

@@ -42,7 +42,9 @@ struct Plan {
   std::filesystem::path root;
   sql::Dialect dialect = sql::Dialect::postgres;
   std::vector<PlannedVersion> versions;  // oldest first
-  std::vector<Diagnostic> warnings;  // warnings not about one step (errors make build_plan fail)
+  // Every warning of every step, in version order: the union of the steps'
+  // `warnings` (errors make build_plan fail).
+  std::vector<Diagnostic> warnings;
   // Orphan `<stem>.verify.sql` files (no `<stem>.sql`) that carry dbmig's
   // header: not an error, but spurious (generate-verify removes them).
   // Orphans without the header make build_plan fail.
@@ -59,8 +61,8 @@ struct PlanOptions {
 
 // Loads the directory and reads every step. Fails with every error found
 // (directory problems, unreadable or non-UTF-8 files, lexical errors, step
-// rule errors), warnings included, each with file:line:col. On success each
-// step's warnings are in its PlannedStep.
+// rule errors), warnings included, each with file:line:col. On success the
+// warnings are in the plan and, each, in its PlannedStep.
 [[nodiscard]] std::expected<Plan, std::vector<Diagnostic>> build_plan(
     const std::filesystem::path& root, const PlanOptions& options);
 
