@@ -99,7 +99,7 @@ int report_parse_error(const CLI::App& command, const CLI::ParseError& error,
                                 secrets)
             << '\n'
             << "  hint: run '" << name << " --help'"
-            << (top ? " (commands: apply, status, verify, generate-verify, import, baseline)" : "") << '\n';
+            << (top ? " (commands: apply, status, verify, generate-verify, lint, import, baseline)" : "") << '\n';
   return static_cast<int>(ExitCode::usage_error);
 }
 
@@ -140,7 +140,8 @@ int run(int argc, char** argv) {
   const std::vector<Command> commands = {
       add_apply_command(app, common), add_status_command(app, common),
       add_verify_command(app, common), add_generate_verify_command(app, common),
-      add_import_command(app, common), add_baseline_command(app, common)};
+      add_import_command(app, common), add_baseline_command(app, common),
+      add_lint_command(app, common)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

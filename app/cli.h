@@ -41,6 +41,7 @@ Command add_verify_command(CLI::App& app, CommonOptions& common);
 Command add_generate_verify_command(CLI::App& app, CommonOptions& common);
 Command add_import_command(CLI::App& app, CommonOptions& common);
 Command add_baseline_command(CLI::App& app, CommonOptions& common);
+Command add_lint_command(CLI::App& app, CommonOptions& common);
 
 // Parses argv, runs the chosen subcommand and returns the process exit code
 // (SPEC section 7). Every exception is caught here and nowhere else.

@@ -79,7 +79,8 @@ migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporte
                       (errors == 1 ? " error)" : " errors)"),
                   "fix the problems listed above; nothing was done to any database");
   }
-  for (const Diagnostic& warning : plan->warnings) reporter.diagnostic(warning);
+  // Warnings are not printed here: apply prints those of the steps it runs,
+  // lint all of them, the other commands none (SPEC 7).
   return std::move(*plan);
 }
 

@@ -33,9 +33,10 @@ void warn_if_password_on_command_line(const CommonOptions& common, engine::Repor
 // Text or JSON, quiet/verbose, and whether stdout is a terminal.
 [[nodiscard]] engine::OutputOptions output_options(const CommonOptions& common);
 
-// Builds the plan of the migration directory and reports every diagnostic
-// (errors and warnings). Throws Failure(usage_error) when the directory is
-// invalid, before anything touches a database.
+// Builds the plan of the migration directory. When the directory is invalid,
+// reports every diagnostic (errors and warnings) and throws
+// Failure(usage_error), before anything touches a database; a valid plan's
+// warnings are left to the command (plan.h).
 [[nodiscard]] migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporter);
 
 using engine::relative_path;

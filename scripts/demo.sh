@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's demo: build dbmig, start a throwaway PostgreSQL, check the
-# committed verify files of schema/postgres, apply the history, show status.
+# committed verify files of schema/postgres, lint it, apply the history, show status.
 # The server and its temp dir are removed on every exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +27,6 @@ run() {
   "$@"
 }
 run ./build/dbmig generate-verify --check --dir "$schema_dir"
+run ./build/dbmig lint --dir "$schema_dir"
 run ./build/dbmig apply --dir "$schema_dir" --db "$url"
 run ./build/dbmig status --dir "$schema_dir" --db "$url"

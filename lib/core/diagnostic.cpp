@@ -16,6 +16,7 @@ std::string Diagnostic::format() const {
   }
   out += severity == Severity::error ? "error: " : "warning: ";
   out += message;
+  if (!rule.empty()) out += " [" + rule + "]";
   if (!hint.empty()) out += "\n  hint: " + hint;
   return out;
 }

@@ -19,9 +19,10 @@ struct Diagnostic {
   int column = 0;      // 1-based, counted in bytes; 0 when there is no position
   std::string message; // what is wrong, one sentence, no trailing period
   std::string hint;    // how to fix it; may be empty
+  std::string rule;    // the rule id ("renaming-column", docs/lint.md); "" when none
 
-  // "file:line:col: error: message" (position parts omitted when absent),
-  // followed by "\n  hint: ..." when there is a hint.
+  // "file:line:col: error: message [rule]" (position parts and rule omitted
+  // when absent), followed by "\n  hint: ..." when there is a hint.
   [[nodiscard]] std::string format() const;
 };
 

@@ -162,6 +162,7 @@ class ApplyRun {
   void check_history(const DatabaseState& state);
   std::size_t end_of_range() const;
   void print_plan(const Range& range) const;
+  void report_step_warnings(const Range& range) const;
   ExitCode report_up_to_date(const DatabaseState& state, std::string_view why);
 
   // Running under the lease.
@@ -288,6 +289,7 @@ ExitCode ApplyRun::run() {
   check_dialect();
   database_ = tables_.read(*state_);
   const Range range = resolve(database_);
+  report_step_warnings(range);
   if (options_.dry_run) {
     print_plan(range);
     return ExitCode::ok;
@@ -369,6 +371,19 @@ std::size_t ApplyRun::end_of_range() const {
                   "--to " + *options_.to + ": no such version in " + plan_.root.string());
   }
   return *index + 1;
+}
+
+// The step rules' warnings (SPEC 7), only for the steps this run will run:
+// steps already verified and versions outside the range stay quiet.
+void ApplyRun::report_step_warnings(const Range& range) const {
+  for (std::size_t v = range.first; v < range.end; ++v) {
+    const PlannedVersion& version = plan_.versions[v];
+    for (const PlannedStep& step : version.steps) {
+      const StepRecord* record = database_.find_step(version.name, step.file.number);
+      if (record && record->state == StepState::verified) continue;
+      for (const Diagnostic& warning : step.warnings) reporter_.diagnostic(warning);
+    }
+  }
 }
 
 void ApplyRun::print_plan(const Range& range) const {

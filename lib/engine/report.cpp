@@ -85,7 +85,8 @@ void Reporter::diagnostic(const Diagnostic& diagnostic) {
         {"line", diagnostic.line},
         {"column", diagnostic.column},
         {"message", diagnostic.message},
-        {"hint", diagnostic.hint}};
+        {"hint", diagnostic.hint},
+        {"rule", diagnostic.rule.empty() ? nlohmann::json() : nlohmann::json(diagnostic.rule)}};
     write_json_line(std::move(object));
     return;
   }

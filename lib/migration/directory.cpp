@@ -29,6 +29,7 @@
 
 #include "core/parallel.h"
 #include "core/text.h"
+#include "sql/lint_rules.h"
 
 namespace dbmig::migration {
 namespace {
@@ -155,9 +156,11 @@ class SettingsReader {
       }
     } else if (key == "imported_from") {
       read_imported_from(value, settings, out);
+    } else if (key == "lint") {
+      read_lint(value, settings, out);
     } else {
       out.push_back(at_key(key, "unknown key \"" + key + "\" in dbmig.json",
-                           "known keys: dialect, versions, multi_ddl_allowed_through, "
+                           "known keys: dialect, versions, multi_ddl_allowed_through, lint, "
                            "imported_from"));
     }
   }
@@ -182,6 +185,54 @@ class SettingsReader {
       imported.versions.emplace_back(tool_version, directory.get<std::string>());
     }
     settings.imported_from = std::move(imported);
+  }
+
+  // "lint": {"allow": {"<version>": ["<rule>", ...]}}; versions are checked
+  // once the versions are known (check_lint_allow).
+  void read_lint(const nlohmann::json& value, Settings& settings, Diagnostics& out) const {
+    constexpr std::string_view kShape =
+        R"(write "lint": {"allow": {"<version>": ["<rule>", ...]}})";
+    if (!value.is_object()) {
+      out.push_back(at_key("lint", "\"lint\" must be an object", std::string(kShape)));
+      return;
+    }
+    for (const auto& [key, allow] : value.items()) {
+      if (key != "allow") {
+        out.push_back(at_key(key, "unknown key \"" + key + "\" in \"lint\"", "known keys: allow"));
+        continue;
+      }
+      if (!allow.is_object()) {
+        out.push_back(at_key("allow", "\"lint.allow\" must be an object", std::string(kShape)));
+        continue;
+      }
+      for (const auto& [version, rules] : allow.items())
+        read_allowed_rules(version, rules, settings, out);
+    }
+  }
+
+  void read_allowed_rules(const std::string& version, const nlohmann::json& rules,
+                          Settings& settings, Diagnostics& out) const {
+    const bool strings =
+        rules.is_array() && std::all_of(rules.begin(), rules.end(),
+                                        [](const nlohmann::json& r) { return r.is_string(); });
+    if (!strings) {
+      out.push_back(at_key(version,
+                           "\"lint.allow\" of \"" + version + "\" must be an array of rule names",
+                           "list rule ids from docs/lint.md, e.g. [\"renaming-column\"]"));
+      return;
+    }
+    std::vector<std::string> names;
+    for (const auto& rule : rules) {
+      const std::string name = rule.get<std::string>();
+      if (sql::is_known_rule(name)) {
+        names.push_back(name);
+        continue;
+      }
+      out.push_back(at_value(version, name, 0,
+                             "unknown lint rule \"" + name + "\" in \"lint.allow\"",
+                             "use a rule id from docs/lint.md (dbmig lint prints it in brackets)"));
+    }
+    settings.lint_allow.emplace_back(version, std::move(names));
   }
 
   void read_dialect(const nlohmann::json& value, Settings& settings, Diagnostics& out) const {
@@ -516,7 +567,7 @@ std::vector<Version> numbered_versions(const fs::path& root, const std::vector<s
                              "0001-create-users), or list them in dbmig.json \"versions\""));
       continue;
     }
-    versions.push_back({dir, parsed.number, root / dir, {}, false});
+    versions.push_back({dir, parsed.number, root / dir, {}, false, {}});
   }
   std::stable_sort(versions.begin(), versions.end(),
                    [](const Version& a, const Version& b) { return *a.number < *b.number; });
@@ -545,7 +596,7 @@ std::vector<Version> listed_versions(const fs::path& root, const std::vector<std
   std::vector<Version> versions;
   for (const std::string& name : listed) {
     if (present.contains(name)) {
-      versions.push_back({name, std::nullopt, root / name, {}, false});
+      versions.push_back({name, std::nullopt, root / name, {}, false, {}});
     } else {
       out.push_back(settings.at_value("versions", name, 0,
                                       "listed version \"" + name + "\" has no directory",
@@ -604,6 +655,22 @@ void mark_multi_ddl(MigrationDir& dir, const SettingsReader& settings, Diagnosti
   for (Version& v : dir.versions) {
     v.multi_ddl_allowed = true;
     if (&v == last) break;
+  }
+}
+
+// Each "lint.allow" entry must name a version of the directory.
+void mark_lint_allow(MigrationDir& dir, const SettingsReader& settings, Diagnostics& out) {
+  for (const auto& [name, rules] : dir.settings.lint_allow) {
+    const Version* found = lookup(dir.versions, name);
+    if (found == nullptr) {
+      out.push_back(settings.at_key(name, "\"lint.allow\" names unknown version \"" + name + "\"",
+                                    "give the directory name of an existing version"));
+      continue;
+    }
+    for (Version& version : dir.versions) {
+      if (&version == found)
+        version.lint_allowed.insert(version.lint_allowed.end(), rules.begin(), rules.end());
+    }
   }
 }
 
@@ -672,6 +739,7 @@ std::expected<MigrationDir, std::vector<Diagnostic>> load_directory(const fs::pa
   }
   mark_multi_ddl(dir, settings, problems);
   check_imported_from(dir, settings, problems);
+  mark_lint_allow(dir, settings, problems);
   if (!problems.empty()) return std::unexpected(std::move(problems));
   return dir;
 }

@@ -30,6 +30,9 @@ struct Settings {
   std::vector<std::string> versions;                     // "versions" (empty: numbered tree)
   std::optional<std::string> multi_ddl_allowed_through;  // "multi_ddl_allowed_through"
   std::optional<ImportedFrom> imported_from;             // "imported_from"
+  // "lint": {"allow": {"<version>": ["<rule>", ...]}}: warnings silenced per
+  // version (for applied history whose files must not change), in file order.
+  std::vector<std::pair<std::string, std::vector<std::string>>> lint_allow;
 };
 
 struct StepFile {
@@ -47,6 +50,7 @@ struct Version {
   std::filesystem::path path;
   std::vector<StepFile> steps;         // ordered by number, contiguous from 1
   bool multi_ddl_allowed = false;      // at or before multi_ddl_allowed_through
+  std::vector<std::string> lint_allowed;  // rules dbmig.json "lint.allow" silences here
 };
 
 struct MigrationDir {
@@ -64,7 +68,8 @@ struct MigrationDir {
 
 // Reads the directory at `root`. Fails with every problem found (bad names,
 // gaps, duplicates, orphan verify files, stray .sql files, empty versions,
-// bad dbmig.json, ...), each as a Diagnostic naming the file (and line and
+// bad dbmig.json, including a "lint.allow" naming an unknown version or
+// rule, ...), each as a Diagnostic naming the file (and line and
 // column for dbmig.json).
 [[nodiscard]] std::expected<MigrationDir, std::vector<Diagnostic>> load_directory(
     const std::filesystem::path& root);

@@ -3,12 +3,14 @@
 // the plan fails, so that one run reports them all.
 #include "migration/plan.h"
 
+#include <algorithm>
 #include <charconv>
 #include <iterator>
 
 #include "core/parallel.h"
 #include "core/text.h"
 #include "migration/verify_file.h"
+#include "sql/lint.h"
 
 namespace dbmig::migration {
 namespace {
@@ -62,16 +64,26 @@ std::optional<std::string> read_step_text(const StepFile& file, Diagnostics& out
   return text;
 }
 
-void report_findings(const PlannedStep& step, Diagnostics& out) {
-  for (const sql::Finding& finding : step.analysis.findings) {
-    out.push_back(diagnostic_at(step.file.path, step.text, finding.offset, finding.severity,
-                                finding.message, finding.hint));
+// Errors go to `out`; warnings that no allow comment and no dbmig.json
+// "lint.allow" entry silences go to `out` and to the step.
+void report_findings(PlannedStep& step, const std::vector<std::string>& allowed, Diagnostics& out) {
+  auto findings = sql::without_allowed(step.text, step.analysis.statements, step.analysis.findings);
+  for (sql::Finding& unknown : sql::unknown_allowed_rules(step.text, step.analysis.statements)) {
+    findings.push_back(std::move(unknown));
+  }
+  for (const sql::Finding& finding : findings) {
+    if (finding.severity == Severity::error) {
+      out.push_back(step_diagnostic(step, finding));
+    } else if (std::find(allowed.begin(), allowed.end(), finding.rule) == allowed.end()) {
+      step.warnings.push_back(step_diagnostic(step, finding));
+      out.push_back(step.warnings.back());
+    }
   }
 }
 
 // Reads, hashes and analyses one step; nullopt when it cannot be planned.
 std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules& rules,
-                                     Diagnostics& out) {
+                                     const std::vector<std::string>& allowed, Diagnostics& out) {
   auto text = read_step_text(file, out);
   if (!text) return std::nullopt;
   PlannedStep step;
@@ -87,7 +99,7 @@ std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules&
     return std::nullopt;
   }
   step.analysis = std::move(*analysis);
-  report_findings(step, out);
+  report_findings(step, allowed, out);
   step.expected_verify =
       render_verify_file(file.file_name, step.sha256, step.analysis.changes, rules.dialect);
   if (file.verify_path) {
@@ -98,10 +110,14 @@ std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules&
 }
 
 PlannedVersion plan_version(const Version& version, sql::Dialect dialect, Diagnostics& out) {
-  PlannedVersion planned{version.name, version.number, version.path, version.multi_ddl_allowed, {}};
+  PlannedVersion planned{version.name,         version.number,
+                         version.path,         version.multi_ddl_allowed,
+                         version.lint_allowed, {}};
   for (const StepFile& file : version.steps) {
     const sql::StepRules rules{dialect, file.marked_non_transactional, version.multi_ddl_allowed};
-    if (auto step = plan_step(file, rules, out)) planned.steps.push_back(std::move(*step));
+    if (auto step = plan_step(file, rules, version.lint_allowed, out)) {
+      planned.steps.push_back(std::move(*step));
+    }
   }
   return planned;
 }
@@ -158,6 +174,13 @@ std::expected<Plan, std::vector<Diagnostic>> build_plan(const fs::path& root,
   if (has_errors(diagnostics)) return std::unexpected(std::move(diagnostics));
   plan.warnings = std::move(diagnostics);
   return plan;
+}
+
+Diagnostic step_diagnostic(const PlannedStep& step, const sql::Finding& finding) {
+  Diagnostic d = diagnostic_at(step.file.path, step.text, finding.offset, finding.severity,
+                               finding.message, finding.hint);
+  d.rule = finding.rule;
+  return d;
 }
 
 std::vector<VerifyFileProblem> check_verify_files(const Plan& plan) {

@@ -21,6 +21,10 @@ struct PlannedStep {
   std::string text;     // the file's bytes, as they will be sent
   std::string sha256;   // lower-case hex of text
   sql::StepAnalysis analysis;
+  // The step rules' warnings (SPEC 4) not silenced by `-- dbmig:allow` or
+  // dbmig.json "lint.allow": apply reports them for the steps it runs, lint
+  // for every step; other commands stay quiet about them.
+  std::vector<Diagnostic> warnings;
   std::optional<std::string> expected_verify;  // wanted content of <stem>.verify.sql
   std::optional<std::string> actual_verify;    // content on disk, when the file exists
 };
@@ -30,6 +34,7 @@ struct PlannedVersion {
   std::optional<std::int64_t> number;
   std::filesystem::path path;  // the version directory
   bool multi_ddl_allowed = false;
+  std::vector<std::string> lint_allowed;  // rules dbmig.json "lint.allow" silences here
   std::vector<PlannedStep> steps;
 };
 
@@ -37,7 +42,9 @@ struct Plan {
   std::filesystem::path root;
   sql::Dialect dialect = sql::Dialect::postgres;
   std::vector<PlannedVersion> versions;  // oldest first
-  std::vector<Diagnostic> warnings;      // lint warnings (errors make build_plan fail)
+  // Every warning of every step, in version order: the union of the steps'
+  // `warnings` (errors make build_plan fail).
+  std::vector<Diagnostic> warnings;
   // Orphan `<stem>.verify.sql` files (no `<stem>.sql`) that carry dbmig's
   // header: not an error, but spurious (generate-verify removes them).
   // Orphans without the header make build_plan fail.
@@ -53,8 +60,9 @@ struct PlanOptions {
 };
 
 // Loads the directory and reads every step. Fails with every error found
-// (directory problems, unreadable or non-UTF-8 files, lexical errors, lint
-// errors), warnings included, each with file:line:col.
+// (directory problems, unreadable or non-UTF-8 files, lexical errors, step
+// rule errors), warnings included, each with file:line:col. On success the
+// warnings are in the plan and, each, in its PlannedStep.
 [[nodiscard]] std::expected<Plan, std::vector<Diagnostic>> build_plan(
     const std::filesystem::path& root, const PlanOptions& options);
 
@@ -75,5 +83,8 @@ struct VerifyFileProblem {
 // --check flags it; generate-verify removes only generated files and leaves
 // hand-written ones for a person to delete).
 [[nodiscard]] std::vector<VerifyFileProblem> check_verify_files(const Plan& plan);
+
+// A finding of `step` as a Diagnostic at its file:line:col.
+[[nodiscard]] Diagnostic step_diagnostic(const PlannedStep& step, const sql::Finding& finding);
 
 }  // namespace dbmig::migration

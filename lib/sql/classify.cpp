@@ -24,6 +24,7 @@
 #include <optional>
 
 #include "core/text.h"
+#include "sql/lint_rules.h"
 #include "sql/quoting.h"
 
 namespace dbmig::sql {
@@ -408,15 +409,17 @@ class Classifier {
   }
 
  private:
-  void warn(std::size_t i, std::string message, std::string hint) {
-    out_.findings.push_back({Severity::warning, w_.offset(i), std::move(message), std::move(hint)});
+  void warn(std::string_view rule, std::size_t i, std::string message, std::string hint) {
+    out_.findings.push_back(
+        {Severity::warning, w_.offset(i), std::move(message), std::move(hint), std::string(rule)});
   }
-  void error(std::size_t i, std::string message, std::string hint) {
-    out_.findings.push_back({Severity::error, w_.offset(i), std::move(message), std::move(hint)});
+  void error(std::string_view rule, std::size_t i, std::string message, std::string hint) {
+    out_.findings.push_back(
+        {Severity::error, w_.offset(i), std::move(message), std::move(hint), std::string(rule)});
   }
   void rerun_hazard(std::size_t i, std::string message, std::string hint) {
-    out_.rerun_hazards.push_back(
-        {Severity::warning, w_.offset(i), std::move(message), std::move(hint)});
+    out_.rerun_hazards.push_back({Severity::warning, w_.offset(i), std::move(message),
+                                  std::move(hint), std::string(rule::missing_if_not_exists)});
   }
 
   // CREATE [UNIQUE|INVERTED] INDEX [CONCURRENTLY] [IF NOT EXISTS] [name] ON [ONLY] t
@@ -463,9 +466,11 @@ class Classifier {
     if (w_.word(open, "using")) open += 2;
     const std::string suggestion =
         join_name(table.name, column_names(w_, open, dialect_), "idx");
-    warn(0, "CREATE INDEX without a name cannot be verified by name (nor skipped by IF NOT EXISTS)",
-         "name the index, e.g. CREATE INDEX " + suggestion + " ON ... (PostgreSQL's own name "
-         "for it)");
+    warn(rule::unnamed_index, 0,
+         "CREATE INDEX without a name cannot be verified by name (nor skipped by IF NOT EXISTS)",
+         "name the index, e.g. CREATE INDEX " + suggestion +
+             " ON ... (PostgreSQL's own name "
+             "for it)");
   }
 
   // REINDEX [(options)] INDEX [CONCURRENTLY] name
@@ -592,7 +597,8 @@ class Classifier {
     const std::string words = ascii_upper(w_.text(i)) + (suffix == "fkey" || suffix == "pkey"
                                                              ? " KEY"
                                                              : "");
-    warn(i, "ADD " + words + " without a constraint name cannot be verified by name",
+    warn(rule::unnamed_constraint, i,
+         "ADD " + words + " without a constraint name cannot be verified by name",
          "name the constraint, e.g. ADD CONSTRAINT " + join_name(table.name, columns, suffix) +
              " " + words + " ... (PostgreSQL's own name for it)");
     return true;
@@ -625,7 +631,8 @@ class Classifier {
   // ---- dialect checks ----
 
   void cockroach_only(std::size_t i, std::string_view what) {
-    error(i, std::string(what) + " is CockroachDB syntax that PostgreSQL cannot run",
+    error(rule::cockroach_syntax, i,
+          std::string(what) + " is CockroachDB syntax that PostgreSQL cannot run",
           "set \"dialect\": \"cockroach\" in dbmig.json (or pass --dialect cockroach) if this "
           "directory targets CockroachDB");
   }
@@ -704,7 +711,7 @@ class Classifier {
     if (!w_.punct(i - 1, '(') && !w_.punct(i - 1, ',')) return;
     if (!w_.word(i, "family") && !w_.word(i, "index")) return;
     if (!w_.name_at(i + 1) || !w_.punct(i + 2, '(') || !w_.name_at(i + 3)) return;
-    warn(i,
+    warn(rule::cockroach_syntax, i,
          "PostgreSQL reads `" + ascii_upper(w_.text(i)) + " " + std::string(w_.text(i + 1)) +
              " (...)` as a column named " + ascii_lower(w_.text(i)) + " of type " +
              std::string(w_.text(i + 1)) + "; CockroachDB reads it as " +
@@ -728,7 +735,8 @@ class Classifier {
           Finding{Severity::warning, statement_.begin + at,
                   std::string("the PostgreSQL 15 grammar rejects this statement: ") +
                       (result.error->message != nullptr ? result.error->message : "syntax error"),
-                  "check the statement; a server newer than PostgreSQL 15 may still accept it"};
+                  "check the statement; a server newer than PostgreSQL 15 may still accept it",
+                  std::string(rule::grammar_rejects)};
     }
     pg_query_free_split_result(result);
     return rejection;
@@ -745,7 +753,8 @@ class Classifier {
   }
 
   void postgres_only(std::size_t i, std::string_view what) {
-    error(i, std::string(what) + " is PostgreSQL-only; CockroachDB cannot run it",
+    error(rule::postgres_only_syntax, i,
+          std::string(what) + " is PostgreSQL-only; CockroachDB cannot run it",
           "remove it, or set \"dialect\": \"postgres\" if this directory targets PostgreSQL");
   }
 

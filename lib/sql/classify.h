@@ -56,12 +56,14 @@ struct Change {
   friend bool operator==(const Change&, const Change&) = default;
 };
 
-// A finding about one statement: offset is a byte offset in the file.
+// A finding about one statement: offset is a byte offset in the file;
+// rule is its id (docs/lint.md), by which `-- dbmig:allow` silences a warning.
 struct Finding {
   Severity severity = Severity::warning;
   std::size_t offset = 0;
   std::string message;
   std::string hint;
+  std::string rule;
 };
 
 struct Classification {

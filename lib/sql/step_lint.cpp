@@ -14,6 +14,7 @@
 
 #include "core/text.h"
 #include "sql/scanner.h"
+#include "sql/lint_rules.h"
 
 namespace dbmig::sql {
 namespace {
@@ -21,9 +22,10 @@ namespace {
 constexpr std::string_view kNonTransactionalHint =
     "move it to its own step, or name the file upN-danger-non-transactional.sql";
 
-void add(StepAnalysis& step, Severity severity, std::size_t offset, std::string message,
-         std::string hint) {
-  step.findings.push_back({severity, offset, std::move(message), std::move(hint)});
+void add(StepAnalysis& step, Severity severity, std::string_view rule, std::size_t offset,
+         std::string message, std::string hint) {
+  step.findings.push_back(
+      {severity, offset, std::move(message), std::move(hint), std::string(rule)});
 }
 
 // dbmig owns transactions (SPEC 4): a transactional step runs in the one
@@ -34,7 +36,7 @@ void check_transaction_control(StepAnalysis& step) {
   for (std::size_t i = 0; i < step.statements.size(); ++i) {
     const Classification& c = step.classifications[i];
     if (c.kind != StatementKind::transaction_control) continue;
-    add(step, Severity::error, step.statements[i].begin,
+    add(step, Severity::error, rule::transaction_control, step.statements[i].begin,
         c.command + " is transaction control, which a step may not contain",
         "remove it: dbmig runs each step in its own transaction, or each statement of a "
         "-danger-non-transactional step on its own; for another tool's migrations, "
@@ -52,13 +54,13 @@ void check_ddl_count(StepAnalysis& step, const StepRules& rules) {
   }
   step.ddl_count = static_cast<int>(ddl.size());
   if (ddl.size() > 1 && !rules.multi_ddl_allowed) {
-    add(step, Severity::error, step.statements[ddl[1]].begin,
+    add(step, Severity::error, rule::one_ddl_per_step, step.statements[ddl[1]].begin,
         "step has " + std::to_string(ddl.size()) +
             " DDL statements; at most one is allowed (this is the second)",
         "split the step into up1.sql, up2.sql, ... with one DDL statement each");
   }
   if (!ddl.empty() && has_dml) {
-    add(step, Severity::warning, step.statements[ddl[0]].begin,
+    add(step, Severity::warning, rule::ddl_mixed_with_dml, step.statements[ddl[0]].begin,
         "step mixes DDL with DML (data changes)",
         "move the data change into its own step so each step does one thing");
   }
@@ -69,9 +71,10 @@ void check_non_transactional(StepAnalysis& step, const StepRules& rules) {
   for (std::size_t i = 0; i < step.statements.size(); ++i) {
     const Classification& c = step.classifications[i];
     if (!c.non_transactional) continue;
-    add(step, Severity::error, step.statements[i].begin,
-        c.command + " cannot run inside a transaction block, so it must be the only "
-                    "statement of its step",
+    add(step, Severity::error, rule::non_transactional_not_alone, step.statements[i].begin,
+        c.command +
+            " cannot run inside a transaction block, so it must be the only "
+            "statement of its step",
         std::string(kNonTransactionalHint));
   }
 }
@@ -80,7 +83,7 @@ void check_opaque_commits(StepAnalysis& step) {
   if (!step.transactional) return;
   for (std::size_t i = 0; i < step.statements.size(); ++i) {
     if (!step.classifications[i].commits_inside) continue;
-    add(step, Severity::warning, step.statements[i].begin,
+    add(step, Severity::warning, rule::commit_in_code_block, step.statements[i].begin,
         step.classifications[i].command +
             " contains COMMIT, which fails or breaks atomicity inside the step's transaction",
         "move the transaction handling out of the block, or name the file "
@@ -169,7 +172,7 @@ void check_guarded_settings(StepAnalysis& step, std::string_view source) {
     auto change = guarded_set(words, source);
     if (!change) change = guarded_set_config(words, source);
     if (!change || (change->local_role && step.transactional)) continue;
-    add(step, Severity::error, change->offset,
+    add(step, Severity::error, rule::guarded_setting, change->offset,
         "the step changes " + change->setting +
             ", which dbmig keeps fixed on its connections (client_encoding=UTF8, "
             "standard_conforming_strings=on, its own role and session authorization)",
@@ -188,11 +191,12 @@ void check_no_statement(StepAnalysis& step, std::string_view source) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
   });
   if (blank) {
-    add(step, Severity::error, 0, "empty step: the file holds no SQL statement",
+    add(step, Severity::error, rule::empty_step, 0, "empty step: the file holds no SQL statement",
         "write the step's statement, or delete the file");
     return;
   }
-  add(step, Severity::warning, 0, "step holds only comments: it is a no-op step",
+  add(step, Severity::warning, rule::comment_only_step, 0,
+      "step holds only comments: it is a no-op step",
       "it is recorded like any other step; delete the file if the version needs no step");
 }
 

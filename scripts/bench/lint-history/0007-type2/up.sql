@@ -1,0 +1,1 @@
+ALTER TABLE t ALTER COLUMN a TYPE bigint;

@@ -1,0 +1,1 @@
+ALTER TABLE t ADD COLUMN c uuid DEFAULT gen_random_uuid();

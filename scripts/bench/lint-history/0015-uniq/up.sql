@@ -1,0 +1,1 @@
+ALTER TABLE t ADD CONSTRAINT t_name_key UNIQUE (name);

@@ -1,0 +1,2 @@
+-- dbmig:allow renaming-table
+ALTER TABLE t RENAME TO t2;

@@ -1,0 +1,4 @@
+CREATE TABLE u (id int, v text);
+CREATE INDEX u_v ON u (v);
+ALTER TABLE u ADD CONSTRAINT u_v_key UNIQUE (v);
+ALTER TABLE u RENAME COLUMN v TO w;
