@@ -42,6 +42,7 @@ struct Proof {
   Outcome outcome = Outcome::proved;
   std::string superseded_by;  // step label, for superseded
   std::string found_as;       // for proved: the other name the object was found under
+  bool found_by_oid = false;  // found_as is the current name of the step's own object
   std::string sqlstate;       // for error
   std::string error;          // for error
 };
@@ -186,6 +187,23 @@ std::optional<std::string> found_under_another_name(db::Connection& connection,
   return std::nullopt;
 }
 
+// The current name of the object a proof by OID held for, when it is no
+// longer the name the step gave it (renamed since, e.g. by EXECUTE inside DO):
+// the proof stands, and the new name is reported like found_under_another_name's.
+std::optional<std::string> renamed_to(db::Connection& connection, const sql::Change& change,
+                                      const sql::ObjectOids& oids) {
+  const bool constraint = change.kind == sql::ChangeKind::add_constraint ||
+                          change.kind == sql::ChangeKind::validate_constraint;
+  const auto name = connection.query_value(
+      constraint ? "SELECT conname::pg_catalog.text FROM pg_catalog.pg_constraint "
+                   "WHERE oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid"
+                 : "SELECT relname::pg_catalog.text FROM pg_catalog.pg_class "
+                   "WHERE oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
+      {oids.object});
+  if (!name || *name == change.object.name) return std::nullopt;
+  return name;
+}
+
 std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& state,
                               db::Connection& connection) {
   const std::vector<StepRef> steps = applied_steps(plan, state);
@@ -212,6 +230,12 @@ std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& 
           if (auto dropper = column_dropping_step(steps, index, change)) {
             proof.outcome = Outcome::superseded;
             proof.superseded_by = *dropper;
+          }
+        }
+        if (proof.outcome == Outcome::proved && oids) {
+          if (auto current = renamed_to(connection, change, (*oids)[i])) {
+            proof.found_as = *current;
+            proof.found_by_oid = true;
           }
         }
         if (proof.outcome == Outcome::incomplete && plan.dialect == sql::Dialect::postgres) {
@@ -322,7 +346,10 @@ void warn_about_renamed_objects(const std::vector<Proof>& proofs, Reporter& repo
     reporter.diagnostic(
         {.severity = Severity::warning,
          .file = step_label(proof.version, proof.file),
-         .message = proof.change + ": not found by its name, but an identical definition is " +
+         .message = proof.change +
+                    (proof.found_by_oid
+                         ? ": the object the step made (by its recorded OID) is now named "
+                         : ": not found by its name, but an identical definition is ") +
                     sql::quote_identifier(proof.found_as) + " on the same table",
          .hint = "it was renamed by a statement dbmig cannot read (EXECUTE inside DO?); a "
                  "later step that renames it with ALTER ... RENAME makes this silent"});

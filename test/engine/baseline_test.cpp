@@ -55,7 +55,7 @@ class BaselineTest : public test::DatabaseTest {
   }
   void exec(const std::string& sql) {
     db::Connection connection = connect();
-    connection.exec(sql);
+    connection.exec_script(sql);
   }
   std::string value(const std::string& sql) {
     db::Connection connection = connect();
