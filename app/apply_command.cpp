@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "context.h"
+#include "core/duration.h"
 #include "engine/commands.h"
 
 namespace dbmig::app {
@@ -26,6 +27,30 @@ struct ApplyArguments {
   std::array<Duration, 4> durations;
 };
 
+// SPEC section 8: a lease shorter than 3 s cannot be renewed (every TTL/3)
+// before it expires on a loaded machine; a zero DDL lock timeout would
+// queue behind any lock forever (lock_timeout 0 disables it), a zero verify
+// timeout would fail every proof at once. --lock-timeout 0 is allowed: it
+// means "do not wait for another runner's lease".
+void check_ranges(const engine::ApplyOptions& options) {
+  using std::chrono::milliseconds;
+  const auto require = [](bool ok, std::string_view option, std::string_view rule,
+                          std::chrono::milliseconds given) {
+    if (ok) return;
+    throw Failure(ExitCode::usage_error,
+                  std::string(option) + " " + format_duration(given) + ": must be " +
+                      std::string(rule),
+                  "give " + std::string(option) + " " + std::string(rule) + ", e.g. " +
+                      std::string(option) + (option == "--lease-ttl" ? " 15s" : " 30s"));
+  };
+  require(options.lease_ttl >= milliseconds{3000}, "--lease-ttl", "at least 3s",
+          options.lease_ttl);
+  require(options.verify_timeout > milliseconds{0}, "--verify-timeout", "above 0",
+          options.verify_timeout);
+  require(options.ddl_lock_timeout > milliseconds{0}, "--ddl-lock-timeout", "above 0",
+          options.ddl_lock_timeout);
+}
+
 engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
   engine::ApplyOptions options;
   if (!arguments.to.empty()) options.to = arguments.to;
@@ -36,6 +61,7 @@ engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
     if (duration.option->count() == 0) continue;
     options.*duration.field = duration_option(duration.option->get_name(), duration.text);
   }
+  check_ranges(options);
   return options;
 }
 

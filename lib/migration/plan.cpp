@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <iterator>
+#include <map>
 
 #include "core/parallel.h"
 #include "core/text.h"
@@ -45,11 +46,24 @@ std::string hex_byte(char c) {
   return std::string("0x") + kHex[byte >> 4] + kHex[byte & 0x0f];
 }
 
-// Reads a step's text; nullopt (with a diagnostic) when unreadable or not UTF-8.
-std::optional<std::string> read_step_text(const StepFile& file, Diagnostics& out) {
-  auto text = read_file(file.path.string());
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
+// Reads a step's text; nullopt (with a diagnostic) when unreadable, not a
+// regular file, not UTF-8, or starting with a byte-order mark (which the
+// server would read as part of the first statement's first word).
+std::optional<std::string> read_step_text(const StepFile& file, FileIdentity& identity,
+                                          Diagnostics& out) {
+  auto text = read_regular_file(file.path.string(), &identity);
   if (!text) {
-    out.push_back(file_error(file.path, "cannot read step file"));
+    out.push_back(file_error(file.path, "cannot read step file: " + text.error(),
+                             "make it a readable regular file"));
+    return std::nullopt;
+  }
+  if (text->starts_with(kByteOrderMark)) {
+    out.push_back(diagnostic_at(file.path, *text, 0, Severity::error,
+                                "step file starts with a UTF-8 byte-order mark (BOM, bytes EF BB "
+                                "BF)",
+                                "save the file as UTF-8 without a byte-order mark (BOM)"));
     return std::nullopt;
   }
   if (const auto bad = first_invalid_utf8(*text)) {
@@ -59,7 +73,7 @@ std::optional<std::string> read_step_text(const StepFile& file, Diagnostics& out
                                 "save the file as UTF-8 without NUL bytes"));
     return std::nullopt;
   }
-  return text;
+  return std::move(*text);
 }
 
 void report_findings(const PlannedStep& step, Diagnostics& out) {
@@ -72,9 +86,11 @@ void report_findings(const PlannedStep& step, Diagnostics& out) {
 // Reads, hashes and analyses one step; nullopt when it cannot be planned.
 std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules& rules,
                                      Diagnostics& out) {
-  auto text = read_step_text(file, out);
+  FileIdentity identity;
+  auto text = read_step_text(file, identity, out);
   if (!text) return std::nullopt;
   PlannedStep step;
+  step.identity = identity;
   step.file = file;
   step.text = std::move(*text);
   step.sha256 = sha256_hex(step.text);
@@ -91,8 +107,13 @@ std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules&
   step.expected_verify =
       render_verify_file(file.file_name, step.sha256, step.analysis.changes, rules.dialect);
   if (file.verify_path) {
-    step.actual_verify = read_file(file.verify_path->string());
-    if (!step.actual_verify) out.push_back(file_error(*file.verify_path, "cannot read verify file"));
+    auto verify = read_regular_file(file.verify_path->string());
+    if (verify) {
+      step.actual_verify = std::move(*verify);
+    } else {
+      out.push_back(file_error(*file.verify_path, "cannot read verify file: " + verify.error(),
+                               "make it a readable regular file, or run dbmig generate-verify"));
+    }
   }
   return step;
 }
@@ -104,6 +125,22 @@ PlannedVersion plan_version(const Version& version, sql::Dialect dialect, Diagno
     if (auto step = plan_step(file, rules, out)) planned.steps.push_back(std::move(*step));
   }
   return planned;
+}
+
+// Two steps that are one file (a hard link, or a symbolic link to another
+// step) would run the same SQL twice under two names: an error.
+void report_shared_files(const Plan& plan, Diagnostics& out) {
+  std::map<FileIdentity, const PlannedStep*> seen;
+  for (const PlannedVersion& version : plan.versions) {
+    for (const PlannedStep& step : version.steps) {
+      const auto [at, fresh] = seen.emplace(step.identity, &step);
+      if (fresh) continue;
+      out.push_back(file_error(step.file.path,
+                               "step file is the same file as " + at->second->file.path.string() +
+                                   " (a hard or symbolic link)",
+                               "a step runs once: give each step its own file"));
+    }
+  }
 }
 
 // Generated orphans go to the plan; any other orphan is an error.
@@ -154,6 +191,7 @@ std::expected<Plan, std::vector<Diagnostic>> build_plan(const fs::path& root,
   for (Diagnostics& found : version_diagnostics) {
     std::move(found.begin(), found.end(), std::back_inserter(diagnostics));
   }
+  report_shared_files(plan, diagnostics);
   sort_orphans(*dir, plan, diagnostics);
   if (has_errors(diagnostics)) return std::unexpected(std::move(diagnostics));
   plan.warnings = std::move(diagnostics);

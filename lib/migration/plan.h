@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/text.h"
 #include "migration/directory.h"
 #include "sql/step_lint.h"
 
@@ -20,6 +21,7 @@ struct PlannedStep {
   StepFile file;
   std::string text;     // the file's bytes, as they will be sent
   std::string sha256;   // lower-case hex of text
+  FileIdentity identity;  // device and inode of the file that was read
   sql::StepAnalysis analysis;
   std::optional<std::string> expected_verify;  // wanted content of <stem>.verify.sql
   std::optional<std::string> actual_verify;    // content on disk, when the file exists
