@@ -37,14 +37,13 @@ void check_ranges(const engine::ApplyOptions& options) {
   const auto require = [](bool ok, std::string_view option, std::string_view rule,
                           std::chrono::milliseconds given) {
     if (ok) return;
-    throw Failure(ExitCode::usage_error,
-                  std::string(option) + " " + format_duration(given) + ": must be " +
-                      std::string(rule),
-                  "give " + std::string(option) + " " + std::string(rule) + ", e.g. " +
-                      std::string(option) + (option == "--lease-ttl" ? " 15s" : " 30s"));
+    throw Failure(
+        ExitCode::usage_error,
+        std::string(option) + " " + format_duration(given) + ": must be " + std::string(rule),
+        "give " + std::string(option) + " " + std::string(rule) + ", e.g. " + std::string(option) +
+            (option == "--lease-ttl" ? " 15s" : " 30s"));
   };
-  require(options.lease_ttl >= milliseconds{3000}, "--lease-ttl", "at least 3s",
-          options.lease_ttl);
+  require(options.lease_ttl >= milliseconds{3000}, "--lease-ttl", "at least 3s", options.lease_ttl);
   require(options.verify_timeout > milliseconds{0}, "--verify-timeout", "above 0",
           options.verify_timeout);
   require(options.ddl_lock_timeout > milliseconds{0}, "--ddl-lock-timeout", "above 0",

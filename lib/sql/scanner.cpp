@@ -268,7 +268,6 @@ std::expected<std::vector<Token>, ScanError> scan_in_pieces(std::string_view sou
   }
 }
 
-
 // `source` with each region replaced by a comment of the same length; an
 // unterminated region becomes a comment that never closes.
 std::string with_regions_as_comments(std::string_view source,
@@ -323,8 +322,7 @@ std::expected<std::vector<Token>, ScanError> scan_unchanged(std::string_view sou
 std::expected<std::vector<Token>, ScanError> scan_with_regions(std::string_view source,
                                                                std::size_t cost_factor,
                                                                std::size_t min_cost) {
-  const std::vector<OperatorRegion> regions =
-      find_operator_regions(source, cost_factor, min_cost);
+  const std::vector<OperatorRegion> regions = find_operator_regions(source, cost_factor, min_cost);
   if (regions.empty()) return scan_unchanged(source);
   const std::string stand_in = with_regions_as_comments(source, regions);
   auto tokens = scan_unchanged(stand_in);

@@ -75,8 +75,7 @@ TEST_F(LeaseTest, LockTimeoutZeroDoesNotWait) {
     ADD_FAILURE() << "the second lease was granted while the first is held";
   } catch (const Failure& failure) {
     EXPECT_EQ(failure.code(), ExitCode::lease_timeout);
-    EXPECT_NE(std::string(failure.what()).find("not waiting"), std::string::npos)
-        << failure.what();
+    EXPECT_NE(std::string(failure.what()).find("not waiting"), std::string::npos) << failure.what();
   }
   // The wait notice comes right before the first backoff sleep: no notice, no sleep.
   EXPECT_FALSE(notified) << "a runner that does not wait must not announce waiting";
