@@ -14,6 +14,7 @@
 
 #include "sql/scanner.h"
 #include "sql/splitter.h"
+#include "sql/step_lint.h"
 
 namespace dbmig::sql {
 namespace {
@@ -124,6 +125,26 @@ TEST(OperatorRuns, OperatorAndCommentRunsCostTimeLinearInTheirLength) {
     const double large = best_of_three(80'000);
     EXPECT_LT(large, 3.0 * small + 0.01) << small << " s, then " << large << " s";
   }
+}
+
+// The PostgreSQL grammar check lexes each statement again: a deep comment
+// inside a statement must not bring the quadratic cost back, and a comment
+// must not hide a grammar problem.
+TEST(OperatorRuns, GrammarCheckOfAStatementHoldingADeepCommentStaysLinear) {
+  const std::string text =
+      "SELECT 1 " + repeated("/*", 200'000) + repeated("*/", 200'000) + " + 1;\n";
+  const auto start = std::chrono::steady_clock::now();
+  const auto step = analyze_step(text, {Dialect::postgres});
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  ASSERT_TRUE(step.has_value());
+  EXPECT_TRUE(step->findings.empty());
+
+  const std::string bad = "SELECT 1 /* a /* b */ */ FROM WHERE;";
+  const auto rejected = analyze_step(bad, {Dialect::postgres});
+  ASSERT_TRUE(rejected.has_value());
+  ASSERT_EQ(rejected->findings.size(), 1u);
+  EXPECT_NE(rejected->findings[0].message.find("grammar rejects"), std::string::npos);
+  EXPECT_EQ(rejected->findings[0].offset, bad.find("WHERE"));
 }
 
 }  // namespace
