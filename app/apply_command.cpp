@@ -64,8 +64,9 @@ engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
   return options;
 }
 
-// Missing or stale verify files stop apply before it connects (exit 3);
-// spurious ones do not change any proof and are only warned about.
+// Missing or stale verify files of the steps that may run stop apply before
+// anything is written (exit 3); spurious ones do not change any proof and are
+// only warned about.
 void require_current_verify_files(const migration::Plan& plan, engine::Reporter& reporter) {
   int blocking = 0;
   for (const migration::VerifyFileProblem& problem : migration::check_verify_files(plan)) {
@@ -87,10 +88,19 @@ void require_current_verify_files(const migration::Plan& plan, engine::Reporter&
 
 ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
                    engine::Reporter& reporter) {
-  const engine::ApplyOptions options = apply_options(arguments);
-  const migration::Plan plan = load_plan(common, reporter);
-  require_current_verify_files(plan, reporter);
-  return engine::apply(plan, connection_settings(common), options, reporter);
+  engine::ApplyOptions options = apply_options(arguments);
+  // SPEC 7: structure, bytes and hashes of every step are checked before
+  // connecting; the SQL and verify files only of the steps the recorded state
+  // does not show verified with the same sha256, after reading it and before
+  // anything is written (docs/apply.md).
+  migration::Plan plan = load_plan(common, reporter, /*defer_analysis=*/true);
+  const engine::ConnectionSettings connection = connection_settings(common);
+  return run_with_deferred_analysis(
+      plan, reporter, [&] { require_current_verify_files(plan, reporter); },
+      [&](const engine::StateReadHook& hook) {
+        options.on_state_read = hook;
+        return engine::apply(plan, connection, options, reporter);
+      });
 }
 
 }  // namespace

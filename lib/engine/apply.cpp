@@ -245,6 +245,7 @@ ExitCode ApplyRun::run() {
   state_ = open_connection(connect_options_);
   check_dialect();
   database_ = tables_.read(*state_);
+  if (options_.on_state_read) options_.on_state_read(database_);
   const Range range = resolve(database_);
   if (options_.dry_run) {
     print_plan(range);

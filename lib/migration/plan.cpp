@@ -83,9 +83,8 @@ void report_findings(const PlannedStep& step, Diagnostics& out) {
   }
 }
 
-// Reads, hashes and analyses one step; nullopt when it cannot be planned.
-std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules& rules,
-                                     Diagnostics& out) {
+// Reads and hashes one step; nullopt when it cannot be planned.
+std::optional<PlannedStep> read_step(const StepFile& file, Diagnostics& out) {
   FileIdentity identity;
   auto text = read_step_text(file, identity, out);
   if (!text) return std::nullopt;
@@ -94,35 +93,49 @@ std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules&
   step.file = file;
   step.text = std::move(*text);
   step.sha256 = sha256_hex(step.text);
+  return step;
+}
+
+// Analyses a read step; false when its text cannot be split.
+bool analyse_step(PlannedStep& step, const sql::StepRules& rules, Diagnostics& out) {
+  step.analysed = true;
   auto analysis = sql::analyze_step(step.text, rules);
   if (!analysis) {
-    Diagnostic d = file_error(file.path, analysis.error().message, analysis.error().hint);
+    Diagnostic d = file_error(step.file.path, analysis.error().message, analysis.error().hint);
     d.line = analysis.error().line;
     d.column = analysis.error().column;
     out.push_back(std::move(d));
-    return std::nullopt;
+    return false;
   }
   step.analysis = std::move(*analysis);
   report_findings(step, out);
   step.expected_verify =
-      render_verify_file(file.file_name, step.sha256, step.analysis.changes, rules.dialect);
-  if (file.verify_path) {
-    auto verify = read_regular_file(file.verify_path->string());
+      render_verify_file(step.file.file_name, step.sha256, step.analysis.changes, rules.dialect);
+  if (step.file.verify_path) {
+    auto verify = read_regular_file(step.file.verify_path->string());
     if (verify) {
       step.actual_verify = std::move(*verify);
     } else {
-      out.push_back(file_error(*file.verify_path, "cannot read verify file: " + verify.error(),
+      out.push_back(file_error(*step.file.verify_path, "cannot read verify file: " + verify.error(),
                                "make it a readable regular file, or run dbmig generate-verify"));
     }
   }
-  return step;
+  return true;
 }
 
-PlannedVersion plan_version(const Version& version, sql::Dialect dialect, Diagnostics& out) {
+sql::StepRules rules_of(const PlannedVersion& version, const StepFile& file,
+                        sql::Dialect dialect) {
+  return {dialect, file.marked_non_transactional, version.multi_ddl_allowed};
+}
+
+PlannedVersion plan_version(const Version& version, sql::Dialect dialect, bool analyse,
+                            Diagnostics& out) {
   PlannedVersion planned{version.name, version.number, version.path, version.multi_ddl_allowed, {}};
   for (const StepFile& file : version.steps) {
-    const sql::StepRules rules{dialect, file.marked_non_transactional, version.multi_ddl_allowed};
-    if (auto step = plan_step(file, rules, out)) planned.steps.push_back(std::move(*step));
+    auto step = read_step(file, out);
+    if (!step) continue;
+    if (analyse && !analyse_step(*step, rules_of(planned, file, dialect), out)) continue;
+    planned.steps.push_back(std::move(*step));
   }
   return planned;
 }
@@ -185,7 +198,8 @@ std::expected<Plan, std::vector<Diagnostic>> build_plan(const fs::path& root,
   plan.versions.resize(dir->versions.size());
   std::vector<Diagnostics> version_diagnostics(dir->versions.size());
   parallel_for(dir->versions.size(), [&](std::size_t i) {
-    plan.versions[i] = plan_version(dir->versions[i], plan.dialect, version_diagnostics[i]);
+    plan.versions[i] = plan_version(dir->versions[i], plan.dialect, !options.defer_analysis,
+                                    version_diagnostics[i]);
   });
   Diagnostics diagnostics;
   for (Diagnostics& found : version_diagnostics) {
@@ -198,11 +212,29 @@ std::expected<Plan, std::vector<Diagnostic>> build_plan(const fs::path& root,
   return plan;
 }
 
+std::vector<Diagnostic> analyse_steps(
+    Plan& plan, const std::function<bool(const PlannedVersion&, const PlannedStep&)>& wanted) {
+  std::vector<Diagnostics> version_diagnostics(plan.versions.size());
+  parallel_for(plan.versions.size(), [&](std::size_t i) {
+    PlannedVersion& version = plan.versions[i];
+    for (PlannedStep& step : version.steps) {
+      if (step.analysed || !wanted(version, step)) continue;
+      (void)analyse_step(step, rules_of(version, step.file, plan.dialect), version_diagnostics[i]);
+    }
+  });
+  Diagnostics diagnostics;
+  for (Diagnostics& found : version_diagnostics) {
+    std::move(found.begin(), found.end(), std::back_inserter(diagnostics));
+  }
+  return diagnostics;
+}
+
 std::vector<VerifyFileProblem> check_verify_files(const Plan& plan) {
   using Kind = VerifyFileProblem::Kind;
   std::vector<VerifyFileProblem> problems;
   for (const PlannedVersion& version : plan.versions) {
     for (const PlannedStep& step : version.steps) {
+      if (!step.analysed) continue;
       const fs::path path =
           step.file.verify_path.value_or(version.path / (step.file.stem + std::string(kVerifySuffix)));
       if (step.expected_verify && !step.actual_verify) {

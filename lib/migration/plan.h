@@ -6,6 +6,7 @@
 
 #include <expected>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct PlannedStep {
   std::string text;     // the file's bytes, as they will be sent
   std::string sha256;   // lower-case hex of text
   FileIdentity identity;  // device and inode of the file that was read
+  // false until the step is analysed (PlanOptions::defer_analysis): then
+  // analysis is empty and neither verify field is set.
+  bool analysed = false;
   sql::StepAnalysis analysis;
   std::optional<std::string> expected_verify;  // wanted content of <stem>.verify.sql
   std::optional<std::string> actual_verify;    // content on disk, when the file exists
@@ -52,6 +56,11 @@ struct Plan {
 
 struct PlanOptions {
   std::optional<sql::Dialect> dialect;  // --dialect; else dbmig.json; else postgres
+  // Read, check (UTF-8, byte-order mark, regular file, one file per step) and
+  // hash every step, but analyse none and read no verify file:
+  // analyse_steps() does that later for the steps that need it (SPEC 7:
+  // apply and status skip steps recorded verified with the same sha256).
+  bool defer_analysis = false;
 };
 
 // Loads the directory and reads every step. Fails with every error found
@@ -60,6 +69,13 @@ struct PlanOptions {
 [[nodiscard]] std::expected<Plan, std::vector<Diagnostic>> build_plan(
     const std::filesystem::path& root, const PlanOptions& options);
 
+// Analyses every step of `plan` not analysed yet for which `wanted` is true
+// (split, classify, lint, expected and actual verify file), versions side by
+// side. Returns every diagnostic found, errors and warnings, in version and
+// step order; the plan is usable only when none is an error.
+[[nodiscard]] std::vector<Diagnostic> analyse_steps(
+    Plan& plan, const std::function<bool(const PlannedVersion&, const PlannedStep&)>& wanted);
+
 // Verify-file problems for `generate-verify --check` and `apply`.
 struct VerifyFileProblem {
   enum class Kind { missing, stale, spurious } kind;
@@ -67,7 +83,7 @@ struct VerifyFileProblem {
 };
 
 // Missing, stale (content differs from what dbmig would generate) or spurious
-// verify files of the plan, in version/step order (a version's orphans after
+// verify files of the plan's analysed steps, in version/step order (a version's orphans after
 // its steps). Spurious means a verify file exists where none is wanted: a
 // dbmig-generated orphan, or a file beside a step without verifiable change,
 // whether it carries dbmig's header or not (no proof is wanted there, so
