@@ -174,6 +174,11 @@ void sort_orphans(const MigrationDir& dir, Plan& plan, Diagnostics& out) {
 }  // namespace
 
 std::optional<std::size_t> Plan::find_version(std::string_view name) const {
+  const auto found = version_index.find(std::string(name));
+  if (found != version_index.end() && found->second < versions.size() &&
+      versions[found->second].name == name) {
+    return found->second;
+  }
   for (std::size_t i = 0; i < versions.size(); ++i) {
     if (versions[i].name == name) return i;
   }
@@ -209,6 +214,9 @@ std::expected<Plan, std::vector<Diagnostic>> build_plan(const fs::path& root,
   sort_orphans(*dir, plan, diagnostics);
   if (has_errors(diagnostics)) return std::unexpected(std::move(diagnostics));
   plan.warnings = std::move(diagnostics);
+  for (std::size_t i = 0; i < plan.versions.size(); ++i) {
+    plan.version_index.emplace(plan.versions[i].name, i);
+  }
   return plan;
 }
 

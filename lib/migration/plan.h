@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,12 @@ struct Plan {
   // Index in `versions` of the version named `name` (directory name, or N
   // alone in numbered trees); nullopt when unknown.
   [[nodiscard]] std::optional<std::size_t> find_version(std::string_view name) const;
+
+  // Directory name -> index in `versions`, filled by build_plan so that
+  // find_version costs O(1) per call (the engine calls it once per recorded
+  // step: quadratic in the history otherwise). A name it does not hold is
+  // looked for in `versions` (a plan put together by hand).
+  std::unordered_map<std::string, std::size_t> version_index;
 };
 
 struct PlanOptions {
