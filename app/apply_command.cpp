@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "context.h"
+#include "core/duration.h"
 #include "engine/commands.h"
 
 namespace dbmig::app {
@@ -26,6 +27,29 @@ struct ApplyArguments {
   std::array<Duration, 4> durations;
 };
 
+// SPEC section 8: a lease shorter than 3 s cannot be renewed (every TTL/3)
+// before it expires on a loaded machine; a zero DDL lock timeout would
+// queue behind any lock forever (lock_timeout 0 disables it), a zero verify
+// timeout would fail every proof at once. --lock-timeout 0 is allowed: it
+// means "do not wait for another runner's lease".
+void check_ranges(const engine::ApplyOptions& options) {
+  using std::chrono::milliseconds;
+  const auto require = [](bool ok, std::string_view option, std::string_view rule,
+                          std::chrono::milliseconds given) {
+    if (ok) return;
+    throw Failure(
+        ExitCode::usage_error,
+        std::string(option) + " " + format_duration(given) + ": must be " + std::string(rule),
+        "give " + std::string(option) + " " + std::string(rule) + ", e.g. " + std::string(option) +
+            (option == "--lease-ttl" ? " 15s" : " 30s"));
+  };
+  require(options.lease_ttl >= milliseconds{3000}, "--lease-ttl", "at least 3s", options.lease_ttl);
+  require(options.verify_timeout > milliseconds{0}, "--verify-timeout", "above 0",
+          options.verify_timeout);
+  require(options.ddl_lock_timeout > milliseconds{0}, "--ddl-lock-timeout", "above 0",
+          options.ddl_lock_timeout);
+}
+
 engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
   engine::ApplyOptions options;
   if (!arguments.to.empty()) options.to = arguments.to;
@@ -36,12 +60,14 @@ engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
     if (duration.option->count() == 0) continue;
     options.*duration.field = duration_option(duration.option->get_name(), duration.text);
   }
+  check_ranges(options);
   return options;
 }
 
-// Missing or stale verify files stop apply before it connects (exit 3);
-// spurious and outdated ones (an older dbmig's, for the same step: the
-// engine runs the proofs it generates itself) are only warned about.
+// Missing or stale verify files of the steps that may run stop apply before
+// anything is written (exit 3); spurious and outdated ones (an older dbmig's,
+// for the same step: the engine runs the proofs it generates itself) are only
+// warned about.
 void require_current_verify_files(const migration::Plan& plan, engine::Reporter& reporter) {
   int blocking = 0;
   for (const migration::VerifyFileProblem& problem : migration::check_verify_files(plan)) {
@@ -64,10 +90,19 @@ void require_current_verify_files(const migration::Plan& plan, engine::Reporter&
 
 ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
                    engine::Reporter& reporter) {
-  const engine::ApplyOptions options = apply_options(arguments);
-  const migration::Plan plan = load_plan(common, reporter);
-  require_current_verify_files(plan, reporter);
-  return engine::apply(plan, connection_settings(common), options, reporter);
+  engine::ApplyOptions options = apply_options(arguments);
+  // SPEC 7: structure, bytes and hashes of every step are checked before
+  // connecting; the SQL and verify files only of the steps the recorded state
+  // does not show verified with the same sha256, after reading it and before
+  // anything is written (docs/apply.md).
+  migration::Plan plan = load_plan(common, reporter, /*defer_analysis=*/true);
+  const engine::ConnectionSettings connection = connection_settings(common);
+  return run_with_deferred_analysis(
+      plan, reporter, [&] { require_current_verify_files(plan, reporter); },
+      [&](const engine::StateReadHook& hook) {
+        options.on_state_read = hook;
+        return engine::apply(plan, connection, options, reporter);
+      });
 }
 
 }  // namespace

@@ -111,6 +111,24 @@ const CLI::App& parsed_command(const CLI::App& app, const std::vector<Command>& 
   return app;
 }
 
+// An option given with an empty value (`--to ""`, as an unset shell variable
+// expands) is a usage error for every option that takes a value: read as
+// "not given" it would silently widen what the command does.
+void reject_empty_values(const CLI::App& command) {
+  for (const CLI::App* app = &command; app != nullptr; app = app->get_parent()) {
+    for (const CLI::Option* option : app->get_options()) {
+      if (option->get_type_size_max() == 0 || option->count() == 0) continue;
+      for (const std::string& value : option->results()) {
+        if (!value.empty()) continue;
+        throw Failure(ExitCode::usage_error, option->get_name() + ": the value is empty",
+                      "give " + option->get_name() +
+                          " a value, or leave it out (an unset shell variable expands to "
+                          "nothing)");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void add_common_options(CLI::App& app, CommonOptions& common) {
@@ -159,6 +177,7 @@ int run(int argc, char** argv) {
   if (command == commands.end()) return static_cast<int>(ExitCode::usage_error);
   CommandOutput output(common, chosen.get_name(), command->single_document);
   try {
+    reject_empty_values(chosen);
     warn_if_password_on_command_line(common, output.reporter());
     const ExitCode code = command->run(output.reporter());
     output.finish();

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/duration.h"
+#include "db/error.h"
 #include "db/redact.h"
 #include "sql/dialect.h"
 
@@ -63,25 +65,57 @@ engine::OutputOptions output_options(const CommonOptions& common) {
   return options;
 }
 
-migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporter) {
+namespace {
+
+// When `found` holds an error: reports every diagnostic (errors and
+// warnings) and throws Failure(usage_error). Else reports nothing: a valid
+// plan's warnings are the command's to print (SPEC 7).
+void fail_if_invalid(const std::filesystem::path& dir, const std::vector<Diagnostic>& found,
+                     engine::Reporter& reporter) {
+  const auto errors = std::count_if(found.begin(), found.end(), [](const Diagnostic& d) {
+    return d.severity == Severity::error;
+  });
+  if (errors == 0) return;
+  for (const Diagnostic& diagnostic : found) reporter.diagnostic(diagnostic);
+  throw Failure(ExitCode::usage_error,
+                dir.string() + " is not a valid migration directory (" + std::to_string(errors) +
+                    (errors == 1 ? " error)" : " errors)"),
+                "fix the problems listed above; nothing was done to any database");
+}
+
+}  // namespace
+
+migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporter,
+                          bool defer_analysis) {
   const std::filesystem::path dir = migration_dir(common);
   migration::PlanOptions options;
   if (!common.dialect.empty()) options.dialect = sql::parse_dialect(common.dialect);
+  options.defer_analysis = defer_analysis;
   auto plan = migration::build_plan(dir, options);
-  if (!plan) {
-    int errors = 0;
-    for (const Diagnostic& diagnostic : plan.error()) {
-      reporter.diagnostic(diagnostic);
-      if (diagnostic.severity == Severity::error) ++errors;
-    }
-    throw Failure(ExitCode::usage_error,
-                  dir.string() + " is not a valid migration directory (" + std::to_string(errors) +
-                      (errors == 1 ? " error)" : " errors)"),
-                  "fix the problems listed above; nothing was done to any database");
-  }
+  if (!plan) fail_if_invalid(dir, plan.error(), reporter);
   // Warnings are not printed here: apply prints those of the steps it runs,
   // lint all of them, the other commands none (SPEC 7).
   return std::move(*plan);
+}
+
+ExitCode run_with_deferred_analysis(
+    migration::Plan& plan, engine::Reporter& reporter, const std::function<void()>& then,
+    const std::function<ExitCode(const engine::StateReadHook&)>& command) {
+  bool analysed = false;
+  const engine::StateReadHook hook = [&](const engine::DatabaseState& state) {
+    analysed = true;
+    fail_if_invalid(plan.root, migration::analyse_steps(plan, engine::steps_to_analyse(state)),
+                    reporter);
+    if (then) then();
+  };
+  try {
+    return command(hook);
+  } catch (const db::DbError&) {
+    // SPEC 8: directory errors win over connection errors. Without a state,
+    // every step may run: analyse them all, and report any error instead.
+    if (!analysed) hook(engine::DatabaseState{});
+    throw;
+  }
 }
 
 std::chrono::milliseconds duration_option(std::string_view option, const std::string& text) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +38,21 @@ void warn_if_password_on_command_line(const CommonOptions& common, engine::Repor
 // reports every diagnostic (errors and warnings) and throws
 // Failure(usage_error), before anything touches a database; a valid plan's
 // warnings are left to the command (plan.h).
-[[nodiscard]] migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporter);
+// With `defer_analysis`, steps are read, checked and hashed only (SPEC 7:
+// apply and status analyse only what the recorded state does not cover);
+// analyse_steps_that_may_run completes the plan once the state is read.
+[[nodiscard]] migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporter,
+                                        bool defer_analysis = false);
+
+// Runs `command` (engine::apply or engine::status) with a StateReadHook
+// that analyses every step of `plan` not recorded `verified` with its current
+// sha256; on an error reports the diagnostics and throws Failure(usage_error),
+// then calls `then` (when set). When the command fails on the database
+// before the state was read (unreachable server, wrong credentials), every
+// step is analysed first, so that a directory error is what is reported.
+[[nodiscard]] ExitCode run_with_deferred_analysis(
+    migration::Plan& plan, engine::Reporter& reporter, const std::function<void()>& then,
+    const std::function<ExitCode(const engine::StateReadHook&)>& command);
 
 using engine::relative_path;
 using engine::to_string;

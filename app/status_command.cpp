@@ -17,8 +17,14 @@ Command add_status_command(CLI::App& app, CommonOptions& common) {
                     "exit 3 when anything is pending, failed or drifted");
   add_common_options(*command, common);
   return {command, true, [&common, options](engine::Reporter& reporter) {
-            const migration::Plan plan = load_plan(common, reporter);
-            return engine::status(plan, connection_settings(common), *options, reporter);
+            migration::Plan plan = load_plan(common, reporter, /*defer_analysis=*/true);
+            const engine::ConnectionSettings connection = connection_settings(common);
+            return run_with_deferred_analysis(
+                plan, reporter, {}, [&](const engine::StateReadHook& hook) {
+                  engine::StatusOptions with_analysis = *options;
+                  with_analysis.on_state_read = hook;
+                  return engine::status(plan, connection, with_analysis, reporter);
+                });
           }};
 }
 

@@ -16,6 +16,7 @@
 #include "core/diagnostic.h"
 #include "fuzz/fuzz_check.h"
 #include "sql/classify.h"
+#include "sql/scanner.h"
 #include "sql/splitter.h"
 #include "sql/step_lint.h"
 #include "sql/verify_query.h"
@@ -136,18 +137,47 @@ void check_analysis(std::string_view source, const std::vector<sql::Statement>& 
   }
 }
 
+// scan() computes the tokens of long runs of operator characters itself
+// (sql/operator_runs.h); with every run made a region it must still agree
+// with pg_query_scan on the unchanged text. Small inputs only: the oracle is
+// quadratic in such runs.
+void check_operator_regions(std::string_view source) {
+  if (source.size() > 2048 || source.find('\0') != std::string_view::npos) return;
+  const auto oracle = sql::detail::scan_unchanged(source);
+  const auto regions = sql::detail::scan_with_regions(source, 0, 0);
+  FUZZ_CHECK(oracle.has_value() == regions.has_value(), "operator regions change success");
+  if (!oracle) {
+    FUZZ_CHECK(oracle.error().offset == regions.error().offset,
+               "operator regions move the lexical error");
+    return;
+  }
+  FUZZ_CHECK(oracle->size() == regions->size(), "operator regions change the token count");
+  for (std::size_t i = 0; i < oracle->size(); ++i) {
+    const sql::Token& a = (*oracle)[i];
+    const sql::Token& b = (*regions)[i];
+    FUZZ_CHECK(a.begin == b.begin && a.end == b.end && a.raw == b.raw && a.kind == b.kind,
+               "operator regions change a token");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view source(reinterpret_cast<const char*>(data), size);
   const auto split = sql::split_statements(source);
+  check_operator_regions(source);
   for (const sql::Dialect dialect : {sql::Dialect::postgres, sql::Dialect::cockroach}) {
     // The step flags vary with the input length so that every rule path runs.
     const sql::StepRules rules{dialect, (size & 1U) != 0, (size & 2U) != 0};
     if (!split) {
       const auto analysis = sql::analyze_step(source, rules);
       FUZZ_CHECK(!analysis.has_value(), "analyze_step succeeds where split_statements fails");
-      FUZZ_CHECK(analysis.error().offset == split.error().offset, "analyze_step fails elsewhere");
+      // ... at the same offset, or earlier at a COPY ... FROM STDIN whose
+      // inline data is what did not lex.
+      const bool copy_data = analysis.error().offset < split.error().offset &&
+                             analysis.error().message.starts_with("COPY ... FROM STDIN");
+      FUZZ_CHECK(analysis.error().offset == split.error().offset || copy_data,
+                 "analyze_step fails elsewhere");
     } else {
       check_analysis(source, *split, rules);
     }

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <compare>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 namespace dbmig {
@@ -77,25 +79,38 @@ std::string ascii_lower(std::string_view text) {
 // not know (/proc), is still read to its end. POSIX calls rather than
 // std::ifstream: open, fstat, read and close only (ifstream added two lseeks
 // per file, and a validation of 1000 steps reads ~1350 files).
-std::optional<std::string> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string content;
+//
+// O_NONBLOCK, then fstat on the open descriptor: a FIFO put where a file was
+// (even after the directory was listed) is refused instead of blocking the
+// open or the read forever, and what is judged is what was opened.
+std::expected<std::string, std::string> read_regular_file(const std::string& path,
+                                                          FileIdentity* identity) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return std::unexpected(std::string(std::strerror(errno)));
   struct stat info {};
-  if (::fstat(fd, &info) == 0 && info.st_size > 0) {
-    // One byte more than the size, so that the read that sees EOF needs no growth.
-    content.resize(static_cast<std::size_t>(info.st_size) + 1);
-  } else {
-    content.resize(65536);
+  if (::fstat(fd, &info) != 0) {
+    const std::string what = std::strerror(errno);
+    ::close(fd);
+    return std::unexpected(what);
   }
+  if (!S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return std::unexpected("not a regular file (" + std::string(file_type_name(info.st_mode)) +
+                           ")");
+  }
+  if (identity != nullptr) *identity = {info.st_dev, info.st_ino};
+  std::string content;
+  // One byte more than the size, so that the read that sees EOF needs no growth.
+  content.resize(info.st_size > 0 ? static_cast<std::size_t>(info.st_size) + 1 : 65536);
   std::size_t used = 0;
   for (;;) {
     if (used == content.size()) content.resize(content.size() * 2);
     const ssize_t got = ::read(fd, content.data() + used, content.size() - used);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
+      const std::string what = std::strerror(errno);
       ::close(fd);
-      return std::nullopt;
+      return std::unexpected(what);
     }
     if (got == 0) break;
     used += static_cast<std::size_t>(got);
@@ -103,6 +118,25 @@ std::optional<std::string> read_file(const std::string& path) {
   ::close(fd);
   content.resize(used);
   return content;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  auto content = read_regular_file(path);
+  if (!content) return std::nullopt;
+  return std::move(*content);
+}
+
+std::string_view file_type_name(unsigned mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return "regular file";
+    case S_IFDIR: return "directory";
+    case S_IFIFO: return "FIFO";
+    case S_IFCHR: return "character device";
+    case S_IFBLK: return "block device";
+    case S_IFSOCK: return "socket";
+    case S_IFLNK: return "symbolic link";
+    default: return "special file";
+  }
 }
 
 }  // namespace dbmig

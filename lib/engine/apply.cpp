@@ -288,6 +288,7 @@ ExitCode ApplyRun::run() {
   state_ = std::make_unique<db::Connection>(db::Connection::open(state_options_));
   check_dialect();
   database_ = tables_.read(*state_);
+  if (options_.on_state_read) options_.on_state_read(database_);
   const Range range = resolve(database_);
   report_step_warnings(range);
   if (options_.dry_run) {

@@ -1,6 +1,8 @@
 #include "engine/inspect.h"
 
 #include <charconv>
+#include <memory>
+#include <unordered_map>
 
 namespace dbmig::engine {
 namespace {
@@ -89,6 +91,19 @@ std::string relative_path(const migration::Plan& plan, const std::filesystem::pa
   const std::filesystem::path relative = path.lexically_relative(plan.root);
   if (relative.empty() || *relative.begin() == "..") return path.string();
   return relative.string();
+}
+
+std::function<bool(const migration::PlannedVersion&, const migration::PlannedStep&)>
+steps_to_analyse(const DatabaseState& state) {
+  auto verified = std::make_shared<std::unordered_map<std::string, std::string>>();
+  for (const StepRecord& record : state.steps) {
+    if (record.state != StepState::verified) continue;
+    verified->emplace(record.version + '/' + std::to_string(record.step), record.sha256);
+  }
+  return [verified](const migration::PlannedVersion& version, const migration::PlannedStep& step) {
+    const auto found = verified->find(version.name + '/' + std::to_string(step.file.number));
+    return found == verified->end() || found->second != step.sha256;
+  };
 }
 
 }  // namespace dbmig::engine

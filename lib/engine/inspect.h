@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -33,6 +34,12 @@ namespace dbmig::engine {
 // when none is (or it is unknown).
 [[nodiscard]] std::optional<std::size_t> applied_version_index(const migration::Plan& plan,
                                                                const DatabaseState& state);
+
+// SPEC 7: the steps `apply` and `status` analyse: every step except those
+// recorded `verified` with the sha256 the file has now (those were analysed
+// when they ran). The predicate holds its own index of `state`'s history.
+[[nodiscard]] std::function<bool(const migration::PlannedVersion&, const migration::PlannedStep&)>
+steps_to_analyse(const DatabaseState& state);
 
 // "missing", "stale", "spurious" or "outdated".
 [[nodiscard]] std::string_view to_string(migration::VerifyFileProblem::Kind kind);

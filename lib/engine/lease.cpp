@@ -80,10 +80,13 @@ Lease::Lease(db::Connection& connection, const StateTables& tables, LeaseSetting
       return;
     }
     const LeaseInfo holder = read_holder(connection, tables_);
+    // --lock-timeout 0 means "do not wait": one attempt, no sleep, no notice.
     if (steady_clock::now() >= deadline) {
+      const std::string within = settings_.wait.count() == 0
+                                     ? "at once (--lock-timeout 0: not waiting)"
+                                     : "within " + format_duration(settings_.wait);
       throw Failure(ExitCode::lease_timeout,
-                    "could not get the lease within " + format_duration(settings_.wait) + ": " +
-                        describe_holder(holder),
+                    "could not get the lease " + within + ": " + describe_holder(holder),
                     "another dbmig is applying; wait for it, or raise --lock-timeout");
     }
     if (interrupt_requested()) {

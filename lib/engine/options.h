@@ -2,12 +2,20 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
 namespace dbmig::engine {
 
 using std::chrono::milliseconds;
+
+struct DatabaseState;
+
+// Called once the recorded state is read, before anything is written: where
+// app/ analyses the steps the plan left unanalysed (migration::PlanOptions::
+// defer_analysis) and stops the command on their errors (may throw Failure).
+using StateReadHook = std::function<void(const DatabaseState&)>;
 
 struct ConnectionSettings {
   std::string conninfo;              // --db / DATABASE_URL; "" = libpq's PG* defaults
@@ -23,10 +31,12 @@ struct ApplyOptions {
   milliseconds lock_timeout{60 * 1000};         // --lock-timeout: wait for the lease
   milliseconds ddl_lock_timeout{5 * 1000};      // --ddl-lock-timeout: SET LOCAL lock_timeout
   milliseconds lease_ttl{15 * 1000};            // --lease-ttl
+  StateReadHook on_state_read{};                // see StateReadHook
 };
 
 struct StatusOptions {
   bool exit_code = false;  // --exit-code: 3 when anything is pending, failed or drifted
+  StateReadHook on_state_read{};  // see StateReadHook
 };
 
 }  // namespace dbmig::engine

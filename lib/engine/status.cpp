@@ -100,11 +100,12 @@ std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
 
 // Only the steps/state tables are read; nothing is written.
 void inspect(const migration::Plan& plan, const ConnectionSettings& connection_settings,
-             StatusFindings& findings) {
+             const StateReadHook& on_state_read, StatusFindings& findings) {
   db::Connection connection =
       connect_for_reading(connection_settings, plan.dialect == sql::Dialect::postgres);
   findings.server_dialect = detect_dialect(connection);
   findings.state = StateTables(connection_settings.state_schema).read(connection);
+  if (on_state_read) on_state_read(findings.state);
   findings.version_problem = unknown_version_problem(plan, findings.state);
   find_pending(plan, findings);
   find_drift(plan, findings);
@@ -309,7 +310,7 @@ std::string text(const migration::Plan& plan, const StatusFindings& findings) {
 ExitCode status(const migration::Plan& plan, const ConnectionSettings& connection,
                 const StatusOptions& options, Reporter& reporter) {
   StatusFindings findings;
-  inspect(plan, connection, findings);
+  inspect(plan, connection, options.on_state_read, findings);
   if (findings.server_dialect != plan.dialect) {
     reporter.diagnostic(
         {.severity = Severity::warning,

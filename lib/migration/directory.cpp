@@ -27,6 +27,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include <sys/stat.h>
+
 #include "core/parallel.h"
 #include "core/text.h"
 #include "sql/lint_rules.h"
@@ -376,22 +378,96 @@ StepName parse_sql_file_name(std::string_view file_name) {
   return parse_step_stem(file_name.substr(0, file_name.size() - kSqlSuffix.size()));
 }
 
-// Sorted names of the non-hidden entries of `dir`, with whether each is a
-// directory. Unreadable directories produce a diagnostic.
+// `name` with every byte that breaks UTF-8 written as \xNN, so that it can
+// be printed (and put into JSON) as it is on disk.
+std::string printable_name(std::string_view name) {
+  std::string out;
+  while (!name.empty()) {
+    const auto bad = first_invalid_utf8(name);
+    const std::size_t good = bad.value_or(name.size());
+    out.append(name.substr(0, good));
+    if (!bad) break;
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto byte = static_cast<unsigned char>(name[good]);
+    out += std::string("\\x") + kHex[byte >> 4] + kHex[byte & 0x0f];
+    name.remove_prefix(good + 1);
+  }
+  return out;
+}
+
+// Sorted names of the non-hidden entries of `dir`, with what each is (a
+// symbolic link is judged by what it points to). Unreadable directories,
+// names that are not UTF-8 and links that lead nowhere produce a diagnostic
+// and no entry. The type comes from the directory listing itself; only
+// symbolic links cost a stat.
 struct Entry {
   std::string name;
   bool is_directory = false;
   bool is_regular = false;
+  bool is_symlink = false;
+  fs::file_type type = fs::file_type::unknown;
 };
+
+std::string_view type_name(fs::file_type type) {
+  switch (type) {
+    case fs::file_type::directory: return "directory";
+    case fs::file_type::fifo: return "FIFO";
+    case fs::file_type::character: return "character device";
+    case fs::file_type::block: return "block device";
+    case fs::file_type::socket: return "socket";
+    default: return "special file";
+  }
+}
+
+// The entry's own type (symlink for a link) from the listing's d_type, with
+// no system call where the file system fills it in.
+fs::file_type cached_type(const fs::directory_entry& it) {
+  std::error_code ec;
+  if (it.is_symlink(ec)) return fs::file_type::symlink;
+  if (it.is_directory(ec)) return fs::file_type::directory;
+  if (it.is_regular_file(ec)) return fs::file_type::regular;
+  if (it.is_fifo(ec)) return fs::file_type::fifo;
+  if (it.is_character_file(ec)) return fs::file_type::character;
+  if (it.is_block_file(ec)) return fs::file_type::block;
+  if (it.is_socket(ec)) return fs::file_type::socket;
+  return fs::file_type::unknown;
+}
+
+std::optional<Entry> read_entry(const fs::directory_entry& it, const fs::path& dir,
+                                Diagnostics& out) {
+  std::string name = it.path().filename().string();
+  if (is_hidden(name)) return std::nullopt;
+  if (first_invalid_utf8(name)) {
+    out.push_back(error_at(dir / printable_name(name), "file name is not valid UTF-8",
+                           "rename it using UTF-8 characters only"));
+    return std::nullopt;
+  }
+  Entry entry{std::move(name)};
+  entry.type = cached_type(it);
+  entry.is_symlink = entry.type == fs::file_type::symlink;
+  if (entry.is_symlink) {
+    std::error_code ec;
+    const fs::file_status status = it.status(ec);
+    if (ec) {
+      const bool loop = ec == std::errc::too_many_symbolic_link_levels;
+      out.push_back(error_at(dir / entry.name,
+                             loop ? "symbolic link loop" : "cannot follow: " + ec.message(),
+                             loop ? "remove the link, or point it at a real directory or file"
+                                  : "remove the link, or make its target readable"));
+      return std::nullopt;
+    }
+    entry.type = status.type();
+  }
+  entry.is_directory = entry.type == fs::file_type::directory;
+  entry.is_regular = entry.type == fs::file_type::regular;
+  return entry;
+}
 
 std::vector<Entry> list_entries(const fs::path& dir, Diagnostics& out) {
   std::vector<Entry> entries;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (is_hidden(name)) continue;
-    std::error_code type_ec;
-    entries.push_back({std::move(name), it->is_directory(type_ec), it->is_regular_file(type_ec)});
+    if (auto entry = read_entry(*it, dir, out)) entries.push_back(std::move(*entry));
   }
   if (ec) out.push_back(error_at(dir, "cannot read directory: " + ec.message()));
   std::sort(entries.begin(), entries.end(),
@@ -407,7 +483,15 @@ class VersionReader {
 
   void read() {
     for (const Entry& entry : list_entries(version_.path, out_)) {
-      if (entry.is_directory || !ascii_lower(entry.name).ends_with(kSqlSuffix)) continue;
+      if (!ascii_lower(entry.name).ends_with(kSqlSuffix)) continue;
+      if (!entry.is_regular) {
+        had_invalid_name_ = true;
+        out_.push_back(error_at(version_.path / entry.name,
+                                "\"" + entry.name + "\" is a " +
+                                    std::string(type_name(entry.type)) + ", not a regular file",
+                                "step and verify files must be regular files"));
+        continue;
+      }
       take_sql_file(entry.name);
     }
     check_steps();
@@ -678,10 +762,11 @@ void mark_lint_allow(MigrationDir& dir, const SettingsReader& settings, Diagnost
 SettingsReader read_settings_file(const fs::path& root, Settings& settings, Diagnostics& out) {
   const fs::path path = root / kSettingsFile;
   std::error_code ec;
-  if (!fs::exists(path, ec)) return SettingsReader(path, {});
-  auto text = read_file(path.string());
+  if (!fs::exists(fs::symlink_status(path, ec))) return SettingsReader(path, {});
+  auto text = read_regular_file(path.string());
   if (!text) {
-    out.push_back(error_at(path, "cannot read dbmig.json"));
+    out.push_back(error_at(path, "cannot read dbmig.json: " + text.error(),
+                           "make dbmig.json a readable regular file holding a JSON object"));
     return SettingsReader(path, {});
   }
   SettingsReader reader(path, std::move(*text));
@@ -689,18 +774,46 @@ SettingsReader read_settings_file(const fs::path& root, Settings& settings, Diag
   return reader;
 }
 
+// A version directory reached through a symbolic link is an error when it is
+// another version's directory (the same device and inode): its steps would
+// run a second time under another name. Costs one stat per version, paid
+// only when some version is a link.
+void report_linked_duplicates(const fs::path& root, const std::vector<Entry>& dirs,
+                              Diagnostics& out) {
+  if (std::none_of(dirs.begin(), dirs.end(), [](const Entry& e) { return e.is_symlink; })) return;
+  std::map<std::pair<dev_t, ino_t>, std::string> seen;  // of the real directories first
+  for (bool links : {false, true}) {
+    for (const Entry& entry : dirs) {
+      if (entry.is_symlink != links) continue;
+      struct stat info {};
+      if (::stat((root / entry.name).c_str(), &info) != 0) continue;
+      const auto [at, fresh] = seen.emplace(std::make_pair(info.st_dev, info.st_ino), entry.name);
+      if (fresh) continue;
+      out.push_back(error_at(root / entry.name,
+                             "version directory \"" + entry.name +
+                                 "\" is a symbolic link to version \"" + at->second + "\"",
+                             "a version runs once: give the new version its own directory "
+                             "and files instead of a link"));
+    }
+  }
+}
+
 // Version directory names at the top level; reports misplaced .sql files.
 std::vector<std::string> version_dirs(const fs::path& root, Diagnostics& out) {
+  std::vector<Entry> entries;
   std::vector<std::string> dirs;
-  for (const Entry& entry : list_entries(root, out)) {
+  for (Entry& entry : list_entries(root, out)) {
+    if (entry.name == kSettingsFile) continue;  // read (and judged) by read_settings_file
     if (entry.is_directory) {
       dirs.push_back(entry.name);
+      entries.push_back(std::move(entry));
     } else if (ascii_lower(entry.name).ends_with(kSqlSuffix)) {
       out.push_back(error_at(root / entry.name,
                              "\"" + entry.name + "\" is a SQL file outside any version directory",
                              "move it into a version directory (e.g. 0001-name/up.sql)"));
     }
   }
+  report_linked_duplicates(root, entries, out);
   return dirs;
 }
 

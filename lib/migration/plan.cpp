@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <iterator>
+#include <map>
 
 #include "core/parallel.h"
 #include "core/text.h"
@@ -47,11 +48,24 @@ std::string hex_byte(char c) {
   return std::string("0x") + kHex[byte >> 4] + kHex[byte & 0x0f];
 }
 
-// Reads a step's text; nullopt (with a diagnostic) when unreadable or not UTF-8.
-std::optional<std::string> read_step_text(const StepFile& file, Diagnostics& out) {
-  auto text = read_file(file.path.string());
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
+// Reads a step's text; nullopt (with a diagnostic) when unreadable, not a
+// regular file, not UTF-8, or starting with a byte-order mark (which the
+// server would read as part of the first statement's first word).
+std::optional<std::string> read_step_text(const StepFile& file, FileIdentity& identity,
+                                          Diagnostics& out) {
+  auto text = read_regular_file(file.path.string(), &identity);
   if (!text) {
-    out.push_back(file_error(file.path, "cannot read step file"));
+    out.push_back(file_error(file.path, "cannot read step file: " + text.error(),
+                             "make it a readable regular file"));
+    return std::nullopt;
+  }
+  if (text->starts_with(kByteOrderMark)) {
+    out.push_back(diagnostic_at(file.path, *text, 0, Severity::error,
+                                "step file starts with a UTF-8 byte-order mark (BOM, bytes EF BB "
+                                "BF)",
+                                "save the file as UTF-8 without a byte-order mark (BOM)"));
     return std::nullopt;
   }
   if (const auto bad = first_invalid_utf8(*text)) {
@@ -61,7 +75,7 @@ std::optional<std::string> read_step_text(const StepFile& file, Diagnostics& out
                                 "save the file as UTF-8 without NUL bytes"));
     return std::nullopt;
   }
-  return text;
+  return std::move(*text);
 }
 
 // Errors go to `out`; warnings that no allow comment and no dbmig.json
@@ -81,45 +95,82 @@ void report_findings(PlannedStep& step, const std::vector<std::string>& allowed,
   }
 }
 
-// Reads, hashes and analyses one step; nullopt when it cannot be planned.
-std::optional<PlannedStep> plan_step(const StepFile& file, const sql::StepRules& rules,
-                                     const std::vector<std::string>& allowed, Diagnostics& out) {
-  auto text = read_step_text(file, out);
+// Reads and hashes one step; nullopt when it cannot be planned.
+std::optional<PlannedStep> read_step(const StepFile& file, Diagnostics& out) {
+  FileIdentity identity;
+  auto text = read_step_text(file, identity, out);
   if (!text) return std::nullopt;
   PlannedStep step;
+  step.identity = identity;
   step.file = file;
   step.text = std::move(*text);
   step.sha256 = sha256_hex(step.text);
+  return step;
+}
+
+// Analyses a read step; false when its text cannot be split.
+bool analyse_step(PlannedStep& step, const sql::StepRules& rules,
+                  const std::vector<std::string>& allowed, Diagnostics& out) {
+  step.analysed = true;
   auto analysis = sql::analyze_step(step.text, rules);
   if (!analysis) {
-    Diagnostic d = file_error(file.path, analysis.error().message, analysis.error().hint);
+    Diagnostic d = file_error(step.file.path, analysis.error().message, analysis.error().hint);
     d.line = analysis.error().line;
     d.column = analysis.error().column;
     out.push_back(std::move(d));
-    return std::nullopt;
+    return false;
   }
   step.analysis = std::move(*analysis);
   report_findings(step, allowed, out);
   step.expected_verify =
-      render_verify_file(file.file_name, step.sha256, step.analysis.changes, rules.dialect);
-  if (file.verify_path) {
-    step.actual_verify = read_file(file.verify_path->string());
-    if (!step.actual_verify) out.push_back(file_error(*file.verify_path, "cannot read verify file"));
+      render_verify_file(step.file.file_name, step.sha256, step.analysis.changes, rules.dialect);
+  if (step.file.verify_path) {
+    auto verify = read_regular_file(step.file.verify_path->string());
+    if (verify) {
+      step.actual_verify = std::move(*verify);
+    } else {
+      out.push_back(file_error(*step.file.verify_path, "cannot read verify file: " + verify.error(),
+                               "make it a readable regular file, or run dbmig generate-verify"));
+    }
   }
-  return step;
+  return true;
 }
 
-PlannedVersion plan_version(const Version& version, sql::Dialect dialect, Diagnostics& out) {
+sql::StepRules rules_of(const PlannedVersion& version, const StepFile& file,
+                        sql::Dialect dialect) {
+  return {dialect, file.marked_non_transactional, version.multi_ddl_allowed};
+}
+
+PlannedVersion plan_version(const Version& version, sql::Dialect dialect, bool analyse,
+                            Diagnostics& out) {
   PlannedVersion planned{version.name,         version.number,
                          version.path,         version.multi_ddl_allowed,
                          version.lint_allowed, {}};
   for (const StepFile& file : version.steps) {
-    const sql::StepRules rules{dialect, file.marked_non_transactional, version.multi_ddl_allowed};
-    if (auto step = plan_step(file, rules, version.lint_allowed, out)) {
-      planned.steps.push_back(std::move(*step));
+    auto step = read_step(file, out);
+    if (!step) continue;
+    if (analyse && !analyse_step(*step, rules_of(planned, file, dialect), planned.lint_allowed, out)) {
+      continue;
     }
+    planned.steps.push_back(std::move(*step));
   }
   return planned;
+}
+
+// Two steps that are one file (a hard link, or a symbolic link to another
+// step) would run the same SQL twice under two names: an error.
+void report_shared_files(const Plan& plan, Diagnostics& out) {
+  std::map<FileIdentity, const PlannedStep*> seen;
+  for (const PlannedVersion& version : plan.versions) {
+    for (const PlannedStep& step : version.steps) {
+      const auto [at, fresh] = seen.emplace(step.identity, &step);
+      if (fresh) continue;
+      out.push_back(file_error(step.file.path,
+                               "step file is the same file as " + at->second->file.path.string() +
+                                   " (a hard or symbolic link)",
+                               "a step runs once: give each step its own file"));
+    }
+  }
 }
 
 // Generated orphans go to the plan; any other orphan is an error.
@@ -140,6 +191,11 @@ void sort_orphans(const MigrationDir& dir, Plan& plan, Diagnostics& out) {
 }  // namespace
 
 std::optional<std::size_t> Plan::find_version(std::string_view name) const {
+  const auto found = version_index.find(std::string(name));
+  if (found != version_index.end() && found->second < versions.size() &&
+      versions[found->second].name == name) {
+    return found->second;
+  }
   for (std::size_t i = 0; i < versions.size(); ++i) {
     if (versions[i].name == name) return i;
   }
@@ -164,15 +220,20 @@ std::expected<Plan, std::vector<Diagnostic>> build_plan(const fs::path& root,
   plan.versions.resize(dir->versions.size());
   std::vector<Diagnostics> version_diagnostics(dir->versions.size());
   parallel_for(dir->versions.size(), [&](std::size_t i) {
-    plan.versions[i] = plan_version(dir->versions[i], plan.dialect, version_diagnostics[i]);
+    plan.versions[i] = plan_version(dir->versions[i], plan.dialect, !options.defer_analysis,
+                                    version_diagnostics[i]);
   });
   Diagnostics diagnostics;
   for (Diagnostics& found : version_diagnostics) {
     std::move(found.begin(), found.end(), std::back_inserter(diagnostics));
   }
+  report_shared_files(plan, diagnostics);
   sort_orphans(*dir, plan, diagnostics);
   if (has_errors(diagnostics)) return std::unexpected(std::move(diagnostics));
   plan.warnings = std::move(diagnostics);
+  for (std::size_t i = 0; i < plan.versions.size(); ++i) {
+    plan.version_index.emplace(plan.versions[i].name, i);
+  }
   return plan;
 }
 
@@ -183,11 +244,30 @@ Diagnostic step_diagnostic(const PlannedStep& step, const sql::Finding& finding)
   return d;
 }
 
+std::vector<Diagnostic> analyse_steps(
+    Plan& plan, const std::function<bool(const PlannedVersion&, const PlannedStep&)>& wanted) {
+  std::vector<Diagnostics> version_diagnostics(plan.versions.size());
+  parallel_for(plan.versions.size(), [&](std::size_t i) {
+    PlannedVersion& version = plan.versions[i];
+    for (PlannedStep& step : version.steps) {
+      if (step.analysed || !wanted(version, step)) continue;
+      (void)analyse_step(step, rules_of(version, step.file, plan.dialect), version.lint_allowed,
+                         version_diagnostics[i]);
+    }
+  });
+  Diagnostics diagnostics;
+  for (Diagnostics& found : version_diagnostics) {
+    std::move(found.begin(), found.end(), std::back_inserter(diagnostics));
+  }
+  return diagnostics;
+}
+
 std::vector<VerifyFileProblem> check_verify_files(const Plan& plan) {
   using Kind = VerifyFileProblem::Kind;
   std::vector<VerifyFileProblem> problems;
   for (const PlannedVersion& version : plan.versions) {
     for (const PlannedStep& step : version.steps) {
+      if (!step.analysed) continue;
       const fs::path path =
           step.file.verify_path.value_or(version.path / (step.file.stem + std::string(kVerifySuffix)));
       if (step.expected_verify && !step.actual_verify) {

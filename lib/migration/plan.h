@@ -6,11 +6,14 @@
 
 #include <expected>
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/text.h"
 #include "migration/directory.h"
 #include "sql/step_lint.h"
 
@@ -20,6 +23,10 @@ struct PlannedStep {
   StepFile file;
   std::string text;     // the file's bytes, as they will be sent
   std::string sha256;   // lower-case hex of text
+  FileIdentity identity;  // device and inode of the file that was read
+  // false until the step is analysed (PlanOptions::defer_analysis): then
+  // analysis is empty and neither verify field is set.
+  bool analysed = false;
   sql::StepAnalysis analysis;
   // The step rules' warnings (SPEC 4) not silenced by `-- dbmig:allow` or
   // dbmig.json "lint.allow": apply reports them for the steps it runs, lint
@@ -53,10 +60,21 @@ struct Plan {
   // Index in `versions` of the version named `name` (directory name, or N
   // alone in numbered trees); nullopt when unknown.
   [[nodiscard]] std::optional<std::size_t> find_version(std::string_view name) const;
+
+  // Directory name -> index in `versions`, filled by build_plan so that
+  // find_version costs O(1) per call (the engine calls it once per recorded
+  // step: quadratic in the history otherwise). A name it does not hold is
+  // looked for in `versions` (a plan put together by hand).
+  std::unordered_map<std::string, std::size_t> version_index;
 };
 
 struct PlanOptions {
   std::optional<sql::Dialect> dialect;  // --dialect; else dbmig.json; else postgres
+  // Read, check (UTF-8, byte-order mark, regular file, one file per step) and
+  // hash every step, but analyse none and read no verify file:
+  // analyse_steps() does that later for the steps that need it (SPEC 7:
+  // apply and status skip steps recorded verified with the same sha256).
+  bool defer_analysis = false;
 };
 
 // Loads the directory and reads every step. Fails with every error found
@@ -65,6 +83,13 @@ struct PlanOptions {
 // warnings are in the plan and, each, in its PlannedStep.
 [[nodiscard]] std::expected<Plan, std::vector<Diagnostic>> build_plan(
     const std::filesystem::path& root, const PlanOptions& options);
+
+// Analyses every step of `plan` not analysed yet for which `wanted` is true
+// (split, classify, lint, expected and actual verify file), versions side by
+// side. Returns every diagnostic found, errors and warnings, in version and
+// step order; the plan is usable only when none is an error.
+[[nodiscard]] std::vector<Diagnostic> analyse_steps(
+    Plan& plan, const std::function<bool(const PlannedVersion&, const PlannedStep&)>& wanted);
 
 // Verify-file problems for `generate-verify --check` and `apply`.
 struct VerifyFileProblem {
@@ -76,7 +101,7 @@ struct VerifyFileProblem {
 };
 
 // Missing, stale (content differs from what dbmig would generate) or spurious
-// verify files of the plan, in version/step order (a version's orphans after
+// verify files of the plan's analysed steps, in version/step order (a version's orphans after
 // its steps). Spurious means a verify file exists where none is wanted: a
 // dbmig-generated orphan, or a file beside a step without verifiable change,
 // whether it carries dbmig's header or not (no proof is wanted there, so

@@ -720,13 +720,21 @@ class Classifier {
          "CockroachDB; otherwise quote the column name");
   }
 
-  // The PostgreSQL 15 grammar's rejection of this statement as a warning, or
-  // nothing when it accepts it. pg_query_split_with_parser runs the same raw
-  // parser as pg_query_parse_protobuf but returns only statement boundaries:
+  // The PostgreSQL 15 grammar's rejection of this statement, or nothing when
+  // it accepts it. pg_query_split_with_parser runs the same raw parser as
+  // pg_query_parse_protobuf but returns only statement boundaries:
   // serialising the parse tree to protobuf cost ~30x the parse itself
   // (BENCHMARKS.md).
+  //
+  // The parser lexes the text again, with the scanner's cost in runs of
+  // operator characters (operator_runs.h): comments, which the grammar reads
+  // as whitespace, are given to it as spaces of the same length, and a
+  // statement still holding such a run of over 256 bytes is not checked: it
+  // counts as accepted (never rejected as CockroachDB syntax; the server
+  // parses it anyway).
   std::optional<Finding> pg_grammar_rejection() const {
-    const std::string text(statement_.text(w_.source()));
+    const std::string text = with_comments_as_spaces();
+    if (longest_operator_run(text) > 256) return std::nullopt;
     PgQuerySplitResult result = pg_query_split_with_parser(text.c_str());
     std::optional<Finding> rejection;
     if (result.error != nullptr) {
@@ -740,6 +748,29 @@ class Classifier {
     }
     pg_query_free_split_result(result);
     return rejection;
+  }
+
+  std::string with_comments_as_spaces() const {
+    std::string text(statement_.text(w_.source()));
+    for (const Token& token : statement_.tokens) {
+      if (token.kind != TokenKind::comment || token.begin < statement_.begin ||
+          token.end > statement_.end) {
+        continue;
+      }
+      std::fill_n(text.begin() + static_cast<std::ptrdiff_t>(token.begin - statement_.begin),
+                  token.end - token.begin, ' ');
+    }
+    return text;
+  }
+
+  static std::size_t longest_operator_run(std::string_view text) {
+    std::size_t longest = 0;
+    std::size_t run = 0;
+    for (const char c : text) {
+      run = std::string_view("~!@#^&|`?+-*/%<>=").find(c) != std::string_view::npos ? run + 1 : 0;
+      longest = std::max(longest, run);
+    }
+    return longest;
   }
 
   // PostgreSQL reports a 1-based character position; convert to bytes.

@@ -10,6 +10,8 @@ constexpr std::array kRules = {
     RuleInfo{rule::empty_step, RuleKind::step},
     RuleInfo{rule::comment_only_step, RuleKind::step},
     RuleInfo{rule::guarded_setting, RuleKind::step},
+    RuleInfo{rule::psql_meta_command, RuleKind::step},
+    RuleInfo{rule::copy_from_stdin, RuleKind::step},
     RuleInfo{rule::transaction_control, RuleKind::step},
     RuleInfo{rule::one_ddl_per_step, RuleKind::step},
     RuleInfo{rule::ddl_mixed_with_dml, RuleKind::step},

@@ -15,6 +15,8 @@ namespace rule {
 inline constexpr std::string_view empty_step = "empty-step";
 inline constexpr std::string_view comment_only_step = "comment-only-step";
 inline constexpr std::string_view guarded_setting = "guarded-setting";
+inline constexpr std::string_view psql_meta_command = "psql-meta-command";
+inline constexpr std::string_view copy_from_stdin = "copy-from-stdin";
 inline constexpr std::string_view transaction_control = "transaction-control";
 inline constexpr std::string_view one_ddl_per_step = "one-ddl-per-step";
 inline constexpr std::string_view ddl_mixed_with_dml = "ddl-mixed-with-dml";

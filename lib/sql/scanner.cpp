@@ -14,11 +14,26 @@
 // after every `;`). Otherwise a later `;` is tried, and after a few tries the
 // rest of the text is scanned in one piece. Either way the tokens are those
 // of one whole scan.
+//
+// Runs of operator characters (`/*/*/*...`, `+-+-...`) cost the scanner time
+// quadratic in their length (operator_runs.h). Where a text has such a
+// stretch, the scanner reads a copy in which each stretch is one plain
+// `/*   */` comment of the same length, and the stretch's tokens, computed by
+// find_operator_regions, take that comment's place. The scanner confirms
+// each stretch: it must return exactly that comment there, which it does only
+// if it was in its initial state at the stretch's first byte; the bytes
+// before are the same in both texts, so the original reaches the stretch in
+// that state too, and from there the stretch's tokens follow scan.l's rules.
+// A stretch the scanner does not confirm sends the original text to the
+// scanner unchanged.
 #include "sql/scanner.h"
 
 #include <pg_query.h>
 
+#include <algorithm>
 #include <optional>
+
+#include "sql/operator_runs.h"
 
 namespace dbmig::sql {
 namespace {
@@ -253,11 +268,84 @@ std::expected<std::vector<Token>, ScanError> scan_in_pieces(std::string_view sou
   }
 }
 
+// `source` with each region replaced by a comment of the same length; an
+// unterminated region becomes a comment that never closes.
+std::string with_regions_as_comments(std::string_view source,
+                                     const std::vector<detail::OperatorRegion>& regions) {
+  std::string text(source);
+  for (const detail::OperatorRegion& region : regions) {
+    std::fill(text.begin() + static_cast<std::ptrdiff_t>(region.begin),
+              text.begin() + static_cast<std::ptrdiff_t>(region.end), ' ');
+    text[region.begin] = '/';
+    text[region.begin + 1] = '*';
+    if (region.unterminated_comment == static_cast<std::size_t>(-1)) {
+      text[region.end - 2] = '*';
+      text[region.end - 1] = '/';
+    }
+  }
+  return text;
+}
+
+// The tokens of `stand_in` with each region's comment replaced by the
+// region's tokens; nullopt when a region's comment is not there.
+std::optional<std::vector<Token>> substitute_regions(
+    const std::vector<Token>& stand_in, const std::vector<detail::OperatorRegion>& regions) {
+  std::vector<Token> tokens;
+  tokens.reserve(stand_in.size());
+  std::size_t next = 0;
+  for (const Token& token : stand_in) {
+    if (next == regions.size() || token.begin < regions[next].begin) {
+      tokens.push_back(token);
+      continue;
+    }
+    const detail::OperatorRegion& region = regions[next++];
+    if (token.begin != region.begin || token.end != region.end || token.raw != kCComment) {
+      return std::nullopt;
+    }
+    for (const detail::RawToken& raw : region.tokens) {
+      tokens.push_back({raw.begin, raw.end, kind_of(raw.raw, 0), raw.raw});
+    }
+  }
+  if (next != regions.size()) return std::nullopt;
+  return tokens;
+}
+
 }  // namespace
 
-std::expected<std::vector<Token>, ScanError> scan(std::string_view source) {
+namespace detail {
+
+std::expected<std::vector<Token>, ScanError> scan_unchanged(std::string_view source) {
   if (source.size() <= 2 * kPieceBytes) return scan_whole(source);
   return scan_in_pieces(source);
+}
+
+std::expected<std::vector<Token>, ScanError> scan_with_regions(std::string_view source,
+                                                               std::size_t cost_factor,
+                                                               std::size_t min_cost) {
+  const std::vector<OperatorRegion> regions = find_operator_regions(source, cost_factor, min_cost);
+  if (regions.empty()) return scan_unchanged(source);
+  const std::string stand_in = with_regions_as_comments(source, regions);
+  auto tokens = scan_unchanged(stand_in);
+  if (!tokens) {
+    // The stand-in's error, at the same byte of the same text, except that a
+    // region's never-closing comment is reported where it opens.
+    const OperatorRegion& last = regions.back();
+    if (last.unterminated_comment != static_cast<std::size_t>(-1) &&
+        tokens.error().offset == last.begin &&
+        tokens.error().message.starts_with("unterminated /* comment")) {
+      return std::unexpected(ScanError{last.unterminated_comment, "unterminated /* comment"});
+    }
+    return tokens;
+  }
+  auto substituted = substitute_regions(*tokens, regions);
+  if (!substituted) return scan_unchanged(source);
+  return std::move(*substituted);
+}
+
+}  // namespace detail
+
+std::expected<std::vector<Token>, ScanError> scan(std::string_view source) {
+  return detail::scan_with_regions(source, 8, 256);
 }
 
 bool is_word(const Token& token, std::string_view source, std::string_view word) {

@@ -49,7 +49,19 @@ struct ScanError {
 // two tokens are whitespace only. Fails on a lexical error (unterminated
 // quote, comment or dollar quote, bad escape, ...) with the scanner's message
 // and the offset it reports. Thread-safe.
+// Linear in the size of `source`, runs of operator characters included
+// (operator_runs.h).
 [[nodiscard]] std::expected<std::vector<Token>, ScanError> scan(std::string_view source);
+
+namespace detail {
+// pg_query_scan's tokens of `source` as they come (quadratic in long runs of
+// operator characters); the oracle that scan() is tested against.
+[[nodiscard]] std::expected<std::vector<Token>, ScanError> scan_unchanged(std::string_view source);
+// scan() with find_operator_regions()'s thresholds given, so that tests can
+// make every run of operator characters a region.
+[[nodiscard]] std::expected<std::vector<Token>, ScanError> scan_with_regions(
+    std::string_view source, std::size_t cost_factor, std::size_t min_cost);
+}  // namespace detail
 
 // True when `token` is a keyword or unquoted identifier spelled `word`
 // (ASCII case-insensitive). `word` must be lower case.

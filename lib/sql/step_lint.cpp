@@ -200,6 +200,77 @@ void check_no_statement(StepAnalysis& step, std::string_view source) {
       "it is recorded like any other step; delete the file if the version needs no step");
 }
 
+// psql reads `\connect`, `\i file`, `\gset` itself; the server sees a
+// backslash outside any string as a syntax error, after dbmig has recorded
+// the step as started. The scanner returns the backslash as a token of its
+// own, so a backslash inside a string, quoted name, comment or dollar quote
+// is never taken for one.
+void check_psql_meta_commands(StepAnalysis& step, std::string_view source) {
+  for (const Statement& statement : step.statements) {
+    const std::vector<Token>& tokens = statement.tokens;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      if (tokens[i].kind == TokenKind::comment || !tokens[i].is('\\')) continue;
+      const bool named = i + 1 < tokens.size() && tokens[i + 1].begin == tokens[i].end;
+      const std::string command =
+          "\\" + std::string(named ? tokens[i + 1].text(source) : std::string_view{});
+      add(step, Severity::error, rule::psql_meta_command, tokens[i].begin,
+          "psql meta-command " + command + " in a step: the server cannot run it",
+          "dbmig sends a step's SQL to the server itself, without psql: remove it (connect "
+          "with --db, and put the SQL of an included file into the step)");
+      break;
+    }
+  }
+}
+
+// The `COPY ... FROM STDIN` among `statements`, or nullptr: a COPY whose
+// FROM (outside parentheses) is followed by STDIN.
+const Statement* copy_from_stdin(const std::vector<Statement>& statements,
+                                 std::string_view source) {
+  for (const Statement& statement : statements) {
+    std::vector<const Token*> words;
+    for (const Token& token : statement.tokens) {
+      if (token.kind != TokenKind::comment) words.push_back(&token);
+    }
+    if (words.empty() || !is_word(*words.front(), source, "copy")) continue;
+    int depth = 0;
+    for (std::size_t i = 1; i + 1 < words.size(); ++i) {
+      if (words[i]->is('(')) ++depth;
+      if (words[i]->is(')')) --depth;
+      if (depth == 0 && is_word(*words[i], source, "from") &&
+          is_word(*words[i + 1], source, "stdin")) {
+        return &statement;
+      }
+    }
+  }
+  return nullptr;
+}
+
+constexpr std::string_view kCopyFromStdin =
+    "COPY ... FROM STDIN reads its rows from the client, and dbmig sends none";
+constexpr std::string_view kCopyFromStdinHint =
+    "load the rows with INSERT ... VALUES, or COPY FROM a file on the database server";
+
+void check_copy_from_stdin(StepAnalysis& step, std::string_view source) {
+  if (const Statement* copy = copy_from_stdin(step.statements, source)) {
+    add(step, Severity::error, rule::copy_from_stdin, copy->begin, std::string(kCopyFromStdin),
+        std::string(kCopyFromStdinHint));
+  }
+}
+
+// Inline COPY data often does not lex as SQL (a quote in a row): when the
+// text before the lexical error holds a COPY ... FROM STDIN, that is the
+// error to report.
+SplitError explain_split_error(std::string_view source, SplitError error) {
+  const auto before = split_statements(source.substr(0, error.offset));
+  if (!before) return error;
+  if (const Statement* copy = copy_from_stdin(*before, source)) {
+    return SplitError{copy->begin, copy->line, copy->column,
+                      std::string(kCopyFromStdin) + " (its inline data follows it)",
+                      std::string(kCopyFromStdinHint)};
+  }
+  return error;
+}
+
 bool runs_transactional(const StepAnalysis& step, const StepRules& rules) {
   if (rules.marked_non_transactional) return false;
   if (rules.dialect == Dialect::cockroach && step.ddl_count > 0) return false;
@@ -212,7 +283,8 @@ bool runs_transactional(const StepAnalysis& step, const StepRules& rules) {
 std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
                                                      const StepRules& rules) {
   auto statements = split_statements(source);
-  if (!statements) return std::unexpected(std::move(statements.error()));
+  if (!statements)
+    return std::unexpected(explain_split_error(source, std::move(statements.error())));
   StepAnalysis step;
   step.statements = std::move(*statements);
   if (step.statements.empty()) check_no_statement(step, source);
@@ -223,6 +295,8 @@ std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
     step.classifications.push_back(std::move(c));
   }
   check_transaction_control(step);
+  check_psql_meta_commands(step, source);
+  check_copy_from_stdin(step, source);
   check_ddl_count(step, rules);
   check_non_transactional(step, rules);
   step.transactional = runs_transactional(step, rules);

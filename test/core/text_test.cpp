@@ -1,6 +1,7 @@
 #include "core/text.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -53,6 +54,34 @@ TEST(ReadFile, FailsOnMissingFilesAndDirectories) {
   const test::TempTree tree(std::vector<test::FileRow>{{"dir/up.sql", "SELECT 1;\n"}});
   EXPECT_EQ(read_file((tree.root() / "missing.sql").string()), std::nullopt);
   EXPECT_EQ(read_file((tree.root() / "dir").string()), std::nullopt);
+}
+
+TEST(ReadRegularFile, RefusesFifosAndDirectoriesWithTheReasonWithoutBlocking) {
+  const test::TempTree tree(std::vector<test::FileRow>{{"dir/up.sql", "SELECT 1;\n"}});
+  const std::string fifo = (tree.root() / "fifo.sql").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // No writer ever opens the FIFO: a blocking open or read would hang here.
+  const auto from_fifo = read_regular_file(fifo);
+  ASSERT_FALSE(from_fifo.has_value());
+  EXPECT_EQ(from_fifo.error(), "not a regular file (FIFO)");
+  const auto from_directory = read_regular_file((tree.root() / "dir").string());
+  ASSERT_FALSE(from_directory.has_value());
+  EXPECT_EQ(from_directory.error(), "not a regular file (directory)");
+  const auto missing = read_regular_file((tree.root() / "missing.sql").string());
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error(), "No such file or directory");
+}
+
+TEST(ReadRegularFile, TellsTwoNamesOfOneFileApart) {
+  const test::TempTree tree(
+      std::vector<test::FileRow>{{"a.sql", "SELECT 1;\n"}, {"b.sql", "SELECT 1;\n"}});
+  std::filesystem::create_hard_link(tree.root() / "a.sql", tree.root() / "c.sql");
+  FileIdentity a, b, c;
+  ASSERT_TRUE(read_regular_file((tree.root() / "a.sql").string(), &a).has_value());
+  ASSERT_TRUE(read_regular_file((tree.root() / "b.sql").string(), &b).has_value());
+  ASSERT_TRUE(read_regular_file((tree.root() / "c.sql").string(), &c).has_value());
+  EXPECT_EQ(a, c);
+  EXPECT_NE(a, b);
 }
 
 TEST(ReadFile, ReadsFilesWhoseSizeIsNotKnownUpFront) {

@@ -47,9 +47,9 @@ class ApplyProcessTest : public test::DatabaseTest {
     return test::dbmig_command(tree_.root(), std::move(arguments));
   }
 
-  // dbmig apply --db <this test's database> with a short lease TTL.
+  // dbmig apply --db <this test's database> with the shortest lease TTL allowed (3 s).
   ProcessOptions apply_options(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> arguments{"apply", "--db", conninfo(), "--lease-ttl", "2s"};
+    std::vector<std::string> arguments{"apply", "--db", conninfo(), "--lease-ttl", "3s"};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     return options(std::move(arguments));
   }
@@ -115,7 +115,7 @@ TEST_F(ApplyProcessTest, KilledDuringAVerificationWaitTheNextApplyWaitsForTheSam
   EXPECT_EQ(value("SELECT state FROM dbmig.steps WHERE version = '0002-i'"), "started");
 
   Process resumed = Process::spawn(apply_options());
-  std::this_thread::sleep_for(3s);  // past the dead runner's lease TTL
+  std::this_thread::sleep_for(4s);  // past the dead runner's lease TTL (3 s)
   EXPECT_TRUE(resumed.running()) << "apply must wait for the build, not finish or fail";
   holder->exec("ROLLBACK");
   const ProcessResult outcome = resumed.wait(60s);

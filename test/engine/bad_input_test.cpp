@@ -5,8 +5,13 @@
 // no application table on a fresh database, and no further change on a
 // database seeded by an earlier, longer tree.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +45,10 @@ struct BadInputRow {
   std::vector<FileRow> seed{};
   Target target = Target::fresh;
   std::vector<std::string> extra_args{};
+  // When set: run after `tree` is written (links, FIFOs), given its root.
+  std::function<void(const std::filesystem::path&)> prepare{};
+  // When set: the value given to --db instead of the database's conninfo.
+  std::optional<std::string> db_argument{};
   int exit_code = 2;
   std::string message{};   // a substring of stderr
   std::string position{};  // "<relative path>[:line:col]" expected in stderr; "" when none
@@ -47,6 +56,154 @@ struct BadInputRow {
 
 const std::string kTable = "CREATE TABLE a (x INT);\n";
 const std::string kIndex = "CREATE INDEX CONCURRENTLY IF NOT EXISTS a_x_idx ON a (x);\n";
+
+namespace fs = std::filesystem;
+
+std::function<void(const fs::path&)> make_fifo(std::string path) {
+  return [path](const fs::path& root) {
+    fs::remove(root / path);
+    ASSERT_EQ(::mkfifo((root / path).c_str(), 0600), 0) << path;
+  };
+}
+
+std::function<void(const fs::path&)> make_directory_link(std::string link, std::string target) {
+  return
+      [link, target](const fs::path& root) { fs::create_directory_symlink(target, root / link); };
+}
+
+std::function<void(const fs::path&)> make_file_link(std::string link, std::string target) {
+  return [link, target](const fs::path& root) { fs::create_symlink(target, root / link); };
+}
+
+std::string repeated(std::string_view unit, std::size_t times) {
+  std::string text;
+  for (std::size_t i = 0; i < times; ++i) text += unit;
+  return text;
+}
+
+// SPEC section 8's second paragraph (issue 10): input that must be refused
+// while reading the directory or the options, before any connection.
+const std::vector<BadInputRow>& unusual_rows() {
+  static const std::vector<BadInputRow> table{
+      {.name = "1. version directory name that is not UTF-8",
+       .tree = {{"0001-caf\xe9/up.sql", kTable}},
+       .message = "file name is not valid UTF-8",
+       .position = "0001-caf\\xe9"},
+      {.name = "1. step file name that is not UTF-8",
+       .tree = {{"0001-a/up.sql", kTable}, {"0001-a/n\xf6te.sql", kTable}},
+       .message = "file name is not valid UTF-8",
+       .position = "0001-a/n\\xf6te.sql"},
+      {.name = "2. step starting with a UTF-8 byte-order mark",
+       .tree = {{"0001-a/up.sql", "\xEF\xBB\xBF" + kTable}},
+       .message = "byte-order mark (BOM",
+       .position = "0001-a/up.sql:1:1"},
+      {.name = "3. psql meta-command \\connect",
+       .tree = {{"0001-a/up.sql", kTable + "\\connect other\n"}},
+       .message = "psql meta-command \\connect",
+       .position = "0001-a/up.sql:2:1"},
+      {.name = "3. psql meta-command \\i",
+       .tree = {{"0001-a/up.sql", "\\i other.sql\n"}},
+       .message = "psql meta-command \\i",
+       .position = "0001-a/up.sql:1:1"},
+      {.name = "3. psql meta-command \\gset",
+       .tree = {{"0001-a/up.sql", "SELECT 1 AS x \\gset\n"}},
+       .message = "psql meta-command \\gset",
+       .position = "0001-a/up.sql:1:15"},
+      {.name = "4. COPY FROM stdin with inline data",
+       .tree = {{"0001-a/up1.sql", kTable},
+                {"0001-a/up2.sql", "COPY a (x) FROM stdin;\n1\n2\n\\.\n"}},
+       .message = "COPY ... FROM STDIN",
+       .position = "0001-a/up2.sql:1:1"},
+      {.name = "5. symbolic link duplicating a version",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .prepare = make_directory_link("0002-b", "0001-a"),
+       .message = "is a symbolic link to version \"0001-a\"",
+       .position = "0002-b"},
+      {.name = "6. symbolic link loop as a version directory",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .prepare = make_directory_link("0002-loop", "0002-loop"),
+       .message = "symbolic link loop",
+       .position = "0002-loop"},
+      {.name = "7. FIFO as up.sql",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .prepare = make_fifo("0001-a/up.sql"),
+       .message = "is a FIFO, not a regular file",
+       .position = "0001-a/up.sql"},
+      {.name = "8. --to with an empty value",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .extra_args = {"--to", ""},
+       .message = "--to: the value is empty"},
+      {.name = "9. --lease-ttl 0",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .extra_args = {"--lease-ttl", "0"},
+       .message = "--lease-ttl 0ms: must be at least 3s"},
+      {.name = "9. --lease-ttl below 3s",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .extra_args = {"--lease-ttl", "2999ms"},
+       .message = "--lease-ttl 2.9s: must be at least 3s"},
+      {.name = "9. --verify-timeout 0",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .extra_args = {"--verify-timeout", "0s"},
+       .message = "--verify-timeout 0ms: must be above 0"},
+      {.name = "9. --ddl-lock-timeout 0",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .extra_args = {"--ddl-lock-timeout", "0"},
+       .message = "--ddl-lock-timeout 0ms: must be above 0"},
+      {.name = "10. block comment nested 200,000 deep that never closes",
+       .tree = {{"0001-a/up.sql", kTable + repeated("/*", 200'000) + repeated("*/", 199'999)}},
+       .message = "unterminated /* comment",
+       .position = "0001-a/up.sql:2:1"},
+      {.name = "empty --db",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .db_argument = "",
+       .message = "--db: the value is empty"},
+      {.name = "empty --state-schema",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .extra_args = {"--state-schema", ""},
+       .message = "--state-schema: the value is empty"},
+      {.name = "empty --verify-timeout",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .extra_args = {"--verify-timeout", ""},
+       .message = "--verify-timeout: the value is empty"},
+      {.name = "dangling symbolic link as up.sql (a file that cannot be read)",
+       .tree = {{"0001-a/", ""}},
+       .prepare = make_file_link("0001-a/up.sql", "missing.sql"),
+       .message = "cannot follow: No such file or directory",
+       .position = "0001-a/up.sql"},
+      {.name = "directory named up.sql",
+       .tree = {{"0001-a/up.sql/", ""}},
+       .message = "is a directory, not a regular file",
+       .position = "0001-a/up.sql"},
+      {.name = "FIFO as a verify file",
+       .tree = {{"0001-a/up.sql", kIndex}, {"0001-a/up.verify.sql", ""}},
+       .prepare = make_fifo("0001-a/up.verify.sql"),
+       .message = "is a FIFO, not a regular file",
+       .position = "0001-a/up.verify.sql"},
+      {.name = "dbmig.json that is a directory",
+       .tree = {{"dbmig.json/", ""}, {"0001-a/up.sql", kTable}},
+       .message = "cannot read dbmig.json: not a regular file (directory)",
+       .position = "dbmig.json"},
+      {.name = "dbmig.json that is a FIFO",
+       .tree = {{"0001-a/up.sql", kTable}},
+       .prepare = make_fifo("dbmig.json"),
+       .message = "cannot read dbmig.json: not a regular file (FIFO)",
+       .position = "dbmig.json"},
+      {.name = "step hard-linked to another version's step",
+       .tree = {{"0001-a/up.sql", kTable}, {"0002-b/", ""}},
+       .prepare =
+           [](const fs::path& root) {
+             fs::create_hard_link(root / "0001-a/up.sql", root / "0002-b/up.sql");
+           },
+       .message = "is the same file as",
+       .position = "0002-b/up.sql"},
+      {.name = "step symlinked to another step",
+       .tree = {{"0001-a/up1.sql", kTable}},
+       .prepare = make_file_link("0001-a/up2.sql", "up1.sql"),
+       .message = "is the same file as",
+       .position = "0001-a/up2.sql"},
+  };
+  return table;
+}
 
 const std::vector<BadInputRow>& rows() {
   static const std::vector<BadInputRow> table{
@@ -167,12 +324,35 @@ std::string database_snapshot(db::Connection& connection) {
   return snapshot;
 }
 
+void expect_refused_and_database_untouched(const std::vector<BadInputRow>& rows);
+
 TEST(BadInput, EveryMalformedInputFailsWithItsPositionAndLeavesTheDatabaseUntouched) {
   DBMIG_REQUIRE_SERVER();
+  expect_refused_and_database_untouched(rows());
+}
+
+TEST(BadInput, UnusualFilesLinksBytesAndOptionValuesAreRefusedBeforeAnyConnection) {
+  DBMIG_REQUIRE_SERVER();
+  expect_refused_and_database_untouched(unusual_rows());
+}
+
+// A deeply nested comment is valid SQL: it is read in linear time, and a
+// step holding one validates quickly (the whole process, Debug build).
+TEST(BadInput, CommentsNested200000DeepAreReadInWellUnderASecond) {
+  const test::TempTree tree(
+      {{"0001-a/up.sql", repeated("/*", 200'000) + repeated("*/", 200'000) + "\n" + kTable}});
+  const auto start = std::chrono::steady_clock::now();
+  const ProcessResult result = test::run_process(dbmig(tree, {"generate-verify", "--check"}), 60s);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(result.exit_code, 0) << result.describe();
+  EXPECT_LT(elapsed, 2s) << "validation of an 800 KB step nested 200,000 deep";
+}
+
+void expect_refused_and_database_untouched(const std::vector<BadInputRow>& rows) {
   // One password-auth server for the wrong-credentials row, started once.
   std::unique_ptr<test::PgServer> password_server;
-  int fresh = 0;
-  for (const BadInputRow& row : rows()) {
+  static int fresh = 0;
+  for (const BadInputRow& row : rows) {
     SCOPED_TRACE("row: " + row.name);
     std::string conninfo;
     std::string check_conninfo;
@@ -205,6 +385,7 @@ TEST(BadInput, EveryMalformedInputFailsWithItsPositionAndLeavesTheDatabaseUntouc
       ASSERT_EQ(seeded.exit_code, 0) << seeded.describe();
     }
     const test::TempTree tree(row.tree);
+    if (row.prepare) row.prepare(tree.root());
     if (!row.after_generate.empty()) {
       const ProcessResult generated = test::run_process(dbmig(tree, {"generate-verify"}), 60s);
       ASSERT_EQ(generated.exit_code, 0) << generated.describe();
@@ -221,7 +402,7 @@ TEST(BadInput, EveryMalformedInputFailsWithItsPositionAndLeavesTheDatabaseUntouc
       }
     }
 
-    std::vector<std::string> arguments{"apply", "--db", conninfo};
+    std::vector<std::string> arguments{"apply", "--db", row.db_argument.value_or(conninfo)};
     arguments.insert(arguments.end(), row.extra_args.begin(), row.extra_args.end());
     const ProcessResult result = test::run_process(dbmig(tree, arguments), 60s);
     EXPECT_EQ(result.exit_code, row.exit_code) << result.describe();

@@ -293,7 +293,7 @@ TEST_F(CliDatabaseTest, StatusJsonOfAnInvalidDirectoryIsOneDocumentWithTheProble
   EXPECT_EQ(document.at("diagnostics").at(0).at("severity"), "error");
 }
 
-TEST_F(CliDatabaseTest, ApplyRefusesMissingOrStaleVerifyFilesBeforeConnecting) {
+TEST_F(CliDatabaseTest, ApplyRefusesMissingOrStaleVerifyFilesBeforeWritingAnything) {
   const std::string generated = expected_verify_file("up.sql", kIndex);
   struct Row {
     std::vector<FileRow> files;
@@ -315,6 +315,63 @@ TEST_F(CliDatabaseTest, ApplyRefusesMissingOrStaleVerifyFilesBeforeConnecting) {
     EXPECT_TRUE(contains(result.err, "1 verify file is missing or stale; nothing was applied"))
         << result.err;
     EXPECT_FALSE(state_schema_exists());
+  }
+}
+
+// SPEC 7: apply and status do not analyse a step recorded verified with the
+// same sha256, nor read its verify file; generate-verify --check still does.
+// Every other check stays: a pending step's verify file, bytes and structure.
+TEST_F(CliDatabaseTest, VerifiedStepsAreNotAnalysedAgainByApplyAndStatus) {
+  TempTree tree(kValidTree);
+  const std::string dir = tree.root().string();
+  ASSERT_EQ(dbmig({"generate-verify", "--dir", dir}).exit_code, 0);
+  ASSERT_EQ(run({"apply", "--dir", dir}).exit_code, 0);
+  tree.write("0002-index/up.verify.sql", "-- edited by hand\nSELECT false;\n");
+
+  const ProcessResult up_to_date = run({"apply", "--dir", dir});
+  EXPECT_EQ(up_to_date.exit_code, 0) << up_to_date.describe();
+  EXPECT_FALSE(contains(up_to_date.err, "stale")) << up_to_date.err;
+  const ProcessResult status = run({"status", "--exit-code", "--dir", dir});
+  EXPECT_EQ(status.exit_code, 0) << status.describe() << status.out;
+  const ProcessResult check = dbmig({"generate-verify", "--check", "--dir", dir});
+  EXPECT_EQ(check.exit_code, 3) << check.describe();
+  EXPECT_TRUE(contains(check.err + check.out, "0002-index/up.verify.sql")) << check.err;
+
+  // A pending step is analysed: its stale verify file stops apply (exit 3),
+  // its SQL error exits 2, both before anything is written.
+  tree.write("0003-more/up.sql", kIndex + "-- changed after generating\n");
+  tree.write("0003-more/up.verify.sql", expected_verify_file("up.sql", kIndex));
+  const ProcessResult stale = run({"apply", "--dir", dir});
+  EXPECT_EQ(stale.exit_code, 3) << stale.describe();
+  EXPECT_TRUE(contains(stale.err, "0003-more/up.verify.sql: error: verify file is stale"))
+      << stale.err;
+  tree.write("0003-more/up.sql", "CREATE TABLE u (x text DEFAULT 'oops);\n");
+  std::filesystem::remove(tree.root() / "0003-more/up.verify.sql");
+  for (const std::string command : {"apply", "status"}) {
+    const ProcessResult invalid = run({command, "--dir", dir});
+    EXPECT_EQ(invalid.exit_code, 2) << command << invalid.describe();
+    EXPECT_TRUE(contains(invalid.err, "0003-more/up.sql:1:32: error: unterminated quoted string"))
+        << invalid.err;
+  }
+  // Bytes are still checked for every step, verified or not.
+  tree.write("0001-t/up.sql", "\xEF\xBB\xBF" + kCreateTable);
+  const ProcessResult bom = run({"apply", "--dir", dir});
+  EXPECT_EQ(bom.exit_code, 2) << bom.describe();
+  EXPECT_TRUE(contains(bom.err, "0001-t/up.sql:1:1: error: step file starts with a UTF-8"))
+      << bom.err;
+}
+
+// Directory errors win over connection errors (SPEC 8), also for the SQL of
+// steps that apply analyses only once it has read the recorded state.
+TEST(Cli, SqlErrorsOfStepsWinOverAnUnreachableServer) {
+  TempTree tree(std::vector<FileRow>{{"0001-a/up.sql", "CREATE TABLE u (x text DEFAULT 'oops);\n"}});
+  const std::string unreachable =
+      "host=127.0.0.1 port=" + std::to_string(test::pick_free_port()) + " connect_timeout=5";
+  for (const std::string command : {"apply", "status"}) {
+    const ProcessResult result =
+        dbmig({command, "--dir", tree.root().string(), "--db", unreachable});
+    EXPECT_EQ(result.exit_code, 2) << command << result.describe();
+    EXPECT_TRUE(contains(result.err, "unterminated quoted string")) << result.err;
   }
 }
 

@@ -57,10 +57,10 @@ class FaultInjectionTest : public ::testing::Test {
     return test::dbmig_command(tree_.root(), std::move(arguments));
   }
 
-  // dbmig apply --db <conninfo> with a 2 s lease TTL.
+  // dbmig apply --db <conninfo> with a 3 s lease TTL (the shortest allowed).
   ProcessOptions apply(std::vector<std::string> extra = {}, std::string conninfo = "") const {
     if (conninfo.empty()) conninfo = conninfo_;
-    std::vector<std::string> arguments{"apply", "--db", conninfo, "--lease-ttl", "2s"};
+    std::vector<std::string> arguments{"apply", "--db", conninfo, "--lease-ttl", "3s"};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     return dbmig(std::move(arguments));
   }
@@ -231,7 +231,7 @@ TEST_F(FaultInjectionTest, PausedRunnerPastItsLeaseIsFencedOffWhenResumed) {
   ASSERT_TRUE(dbmig_runs("pg_sleep(3)")) << paused.wait(1s).describe();
   paused.kill(SIGSTOP);
 
-  // The paused runner's heartbeat stops too: its lease expires after 2 s and
+  // The paused runner's heartbeat stops too: its lease expires after 3 s and
   // a second runner takes it over and finishes.
   const ProcessResult second = test::run_process(apply(), kRunBound);
   if (second.exit_code != 0) paused.kill(SIGCONT);

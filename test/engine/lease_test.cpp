@@ -65,6 +65,23 @@ TEST_F(LeaseTest, SecondRunnerTimesOutWithExit4NamingTheHolder) {
   EXPECT_TRUE(notified);
 }
 
+TEST_F(LeaseTest, LockTimeoutZeroDoesNotWait) {
+  Lease held(*first_, tables_, settings("a:1:00000001", 10s, 1s), nullptr);
+  bool notified = false;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    Lease second(*second_, tables_, settings("b:2:00000002", 10s, 0ms),
+                 [&](const LeaseInfo&) { notified = true; });
+    ADD_FAILURE() << "the second lease was granted while the first is held";
+  } catch (const Failure& failure) {
+    EXPECT_EQ(failure.code(), ExitCode::lease_timeout);
+    EXPECT_NE(std::string(failure.what()).find("not waiting"), std::string::npos) << failure.what();
+  }
+  // The wait notice comes right before the first backoff sleep: no notice, no sleep.
+  EXPECT_FALSE(notified) << "a runner that does not wait must not announce waiting";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
 TEST_F(LeaseTest, AnInterruptStopsTheWaitAtOnce) {
   Lease held(*first_, tables_, settings("a:1:00000001", 10s, 1s), nullptr);
   request_interrupt();

@@ -62,6 +62,46 @@ struct BadStepRow {
   int column;
 };
 
+// SPEC 7: apply and status read and hash every step first, and analyse only
+// the steps their recorded state does not cover.
+TEST(BuildPlan, DeferredAnalysisChecksBytesNowAndSqlOnlyOfTheWantedSteps) {
+  const TempTree tree({{"0001-a/up.sql", "CREATE TABLE a (x int);\n"},
+                       {"0001-a/up.verify.sql", "not even read\n"},
+                       {"0002-b/up.sql", "CREATE TABLE b (x text DEFAULT 'oops);\n"},
+                       {"0003-c/up.sql", "CREATE INDEX IF NOT EXISTS c_x ON a (x);\n"}});
+  PlanOptions options;
+  options.defer_analysis = true;
+  auto plan = build_plan(tree.root(), options);
+  ASSERT_TRUE(plan.has_value()) << plan.error().front().message;
+  for (const PlannedVersion& version : plan->versions) {
+    ASSERT_EQ(version.steps.size(), 1u);
+    EXPECT_FALSE(version.steps[0].analysed);
+    EXPECT_EQ(version.steps[0].sha256, sha256_hex(version.steps[0].text));
+    EXPECT_FALSE(version.steps[0].actual_verify.has_value());
+  }
+  EXPECT_TRUE(check_verify_files(*plan).empty()) << "unanalysed steps have no verify problem";
+
+  const auto diagnostics = analyse_steps(
+      *plan, [](const PlannedVersion& version, const PlannedStep&) { return version.name != "0002-b"; });
+  EXPECT_TRUE(diagnostics.empty()) << diagnostics.front().message;
+  EXPECT_TRUE(plan->versions[0].steps[0].analysed);
+  EXPECT_FALSE(plan->versions[1].steps[0].analysed);
+  EXPECT_EQ(plan->versions[2].steps[0].analysis.changes.size(), 1u);
+  const auto problems = check_verify_files(*plan);
+  ASSERT_EQ(problems.size(), 2u);  // 0001's hand-written file is spurious, 0003's is missing
+  EXPECT_EQ(problems[0].kind, VerifyFileProblem::Kind::spurious);
+  EXPECT_EQ(problems[1].kind, VerifyFileProblem::Kind::missing);
+
+  const auto rest = analyse_steps(*plan, [](const PlannedVersion&, const PlannedStep&) { return true; });
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].message, "unterminated quoted string");
+  EXPECT_EQ(rest[0].file, (tree.root() / "0002-b/up.sql").string());
+
+  // Bytes are checked whatever is deferred.
+  tree.write("0001-a/up.sql", "\xEF\xBB\xBF" "CREATE TABLE a (x int);\n");
+  EXPECT_FALSE(build_plan(tree.root(), options).has_value());
+}
+
 TEST(BuildPlan, RejectsBadStepsWithPositions) {
   const BadStepRow rows[] = {
       {"invalid UTF-8", "SELECT 1;\nSELECT 'caf\xe9';\n", "not valid UTF-8 (byte 0xe9)", 2, 12},

@@ -125,6 +125,15 @@ const FindingRow kFindingRows[] = {
     {"SELECT 1;\nCREATE INDEX i ON t (a) STORING (b);", {pg}, error, "STORING", 2, 25},
     {"SELECT 1;\n\nVACUUM t;", {crdb}, error, "VACUUM is PostgreSQL-only", 3, 1},
     {"CREATE INDEX ON t (a);", {pg}, warning, "t_a_idx", 1, 1},
+    {"CREATE TABLE t (a int);\n\\connect other\n", {pg}, error, "psql meta-command \\connect", 2,
+     1},
+    {"\\i other.sql\n", {pg}, error, "psql meta-command \\i in a step", 1, 1},
+    {"SELECT 1 AS a \\gset\n", {pg}, error, "psql meta-command \\gset", 1, 15},
+    {"SELECT 1;\n\\", {pg}, error, "without psql", 2, 1},
+    {"CREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n", {pg}, error, "COPY ... FROM STDIN", 2,
+     1},
+    {"COPY t FROM STDIN WITH (FORMAT csv);", {pg}, error, "INSERT ... VALUES", 1, 1},
+    {"/* c */ copy public.t from Stdin;", {crdb}, error, "COPY ... FROM STDIN", 1, 9},
 };
 
 TEST(AnalyzeStep, ReportsRuleViolationsAtTheirPosition) {
@@ -153,6 +162,10 @@ const std::pair<std::string_view, StepRules> kQuietRows[] = {
     {"CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\nANALYZE t;", {pg, true}},
     // DO with COMMIT in a non-transactional step is fine.
     {"DO $$ BEGIN COMMIT; END $$;", {pg, true}},
+    // Backslashes and STDIN inside strings, names, comments and dollar quotes.
+    {"SELECT '\\connect x', E'\\\\i', $$\\gset$$, \"a\\b\"; -- \\c db\n/* \\i f */", {pg}},
+    {"COPY t TO '/tmp/stdin'; SELECT 'COPY t FROM STDIN';", {pg}},
+    {"COPY t FROM '/srv/data.csv';", {pg}},
 };
 
 TEST(AnalyzeStep, StaysQuietWhereNoRuleApplies) {
@@ -177,6 +190,16 @@ TEST(AnalyzeStep, CockroachStepWithDdlRunsNonTransactionally) {
   EXPECT_FALSE(analyze("CREATE TABLE t (a INT);", {crdb}).transactional);
   EXPECT_TRUE(analyze("INSERT INTO t VALUES (1);", {crdb}).transactional);
   EXPECT_FALSE(analyze("INSERT INTO t VALUES (1);", {crdb, true}).transactional);
+}
+
+TEST(AnalyzeStep, NamesCopyFromStdinWhenItsInlineDataDoesNotLex) {
+  const std::string_view sql = "CREATE TABLE t (a text);\nCOPY t FROM stdin;\nit's\n\\.\n";
+  auto step = analyze_step(sql, {pg});
+  ASSERT_FALSE(step.has_value());
+  EXPECT_NE(step.error().message.find("COPY ... FROM STDIN"), std::string::npos)
+      << step.error().message;
+  EXPECT_EQ(step.error().line, 2);
+  EXPECT_EQ(step.error().column, 1);
 }
 
 TEST(AnalyzeStep, FailsOnLexicalError) {

@@ -1,0 +1,6 @@
+CREATE TABLE t (a text);
+COPY t (a) FROM stdin;
+it's
+\.
+COPY t FROM STDIN WITH (FORMAT csv);
+SELECT 'COPY t FROM STDIN';
