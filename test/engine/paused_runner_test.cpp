@@ -4,7 +4,7 @@
 // commit anything once resumed: neither the rest of a multi-statement
 // non-transactional step, nor a transactional step, nor the record of a
 // concurrent build. `dbmig apply` runs as a process (DBMIG_EXECUTABLE) with
-// a 2 s lease.
+// a 3 s lease (the shortest allowed).
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -35,7 +35,7 @@ class PausedRunnerTest : public test::DatabaseTest {
     ASSERT_EQ(generated.exit_code, 0) << generated.describe();
   }
   ProcessOptions apply() const {
-    return test::dbmig_command(tree_.root(), {"apply", "--db", conninfo(), "--lease-ttl", "2s"});
+    return test::dbmig_command(tree_.root(), {"apply", "--db", conninfo(), "--lease-ttl", "3s"});
   }
   std::string value(const std::string& sql) const {
     auto connection = test::connect_to(conninfo());

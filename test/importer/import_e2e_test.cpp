@@ -355,7 +355,7 @@ TEST(ImportCommandLine, BadOptionsAreUsageErrors) {
        "not a directory"},
       {{"baseline", "--dir", dir, "--db", "host=127.0.0.1 port=1"}, "exactly one of --to"},
       {{"baseline", "--to", "", "--dir", dir, "--db", "host=127.0.0.1 port=1"},
-       "--to: empty value"},
+       "--to: the value is empty"},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.arguments.front() + " " + row.message);
