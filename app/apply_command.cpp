@@ -1,5 +1,6 @@
 // dbmig apply: validate the directory and its verify files, then run the
 // engine's completion barrier.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <memory>
@@ -8,6 +9,7 @@
 #include "cli.h"
 #include "context.h"
 #include "engine/commands.h"
+#include "engine/dialect_check.h"
 
 namespace dbmig::app {
 namespace {
@@ -60,10 +62,25 @@ void require_current_verify_files(const migration::Plan& plan, engine::Reporter&
   }
 }
 
+// A dialect mismatch makes every verify file look stale: it is said first,
+// instead of verify-file complaints whose advice (generate-verify) would
+// rewrite committed files with the wrong dialect's proofs (SPEC 7).
+void require_dialect_before_verify_files(const migration::Plan& plan,
+                                         const engine::ConnectionSettings& settings) {
+  const auto problems = migration::check_verify_files(plan);
+  const bool blocking = std::any_of(problems.begin(), problems.end(), [](const auto& problem) {
+    return problem.kind != migration::VerifyFileProblem::Kind::spurious;
+  });
+  if (!blocking) return;
+  if (auto problem = engine::dialect_override_problem(plan)) throw *problem;
+  engine::require_server_dialect_if_reachable(plan, settings);
+}
+
 ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
                    engine::Reporter& reporter) {
   const engine::ApplyOptions options = apply_options(arguments);
   const migration::Plan plan = load_plan(common, reporter);
+  require_dialect_before_verify_files(plan, connection_settings(common));
   require_current_verify_files(plan, reporter);
   return engine::apply(plan, connection_settings(common), options, reporter);
 }

@@ -38,6 +38,28 @@ int report_failure(CommandOutput& output, const Failure& failure) {
   return output.fail(failure.code(), {{"message", failure.what()}, {"hint", failure.hint()}}, text);
 }
 
+// A step's database error: the server's fields each on their own line (and
+// JSON field), where in the step file it points, and with --verbose the
+// failing statement.
+int report_database_failure(CommandOutput& output, const CommonOptions& common,
+                            const DatabaseFailure& failure) {
+  const ServerError& server = failure.server();
+  std::string text = "dbmig: error: " + std::string(failure.what()) + '\n';
+  nlohmann::json details = {{"message", failure.what()},   {"hint", failure.hint()},
+                            {"sqlstate", server.sqlstate}, {"detail", server.detail},
+                            {"server_hint", server.hint},  {"location", server.location}};
+  if (!server.location.empty()) text += "  at: " + server.location + '\n';
+  if (!server.sqlstate.empty()) text += "  sqlstate: " + server.sqlstate + '\n';
+  if (!server.detail.empty()) text += "  detail: " + trimmed(server.detail) + '\n';
+  if (!server.hint.empty()) text += "  server hint: " + trimmed(server.hint) + '\n';
+  if (common.verbose && !server.statement.empty()) {
+    text += "  statement: " + trimmed(server.statement) + '\n';
+    details["statement"] = server.statement;
+  }
+  if (!failure.hint().empty()) text += "  hint: " + failure.hint() + '\n';
+  return output.fail(failure.code(), details, text);
+}
+
 int report_db_error(CommandOutput& output, const CommonOptions& common, const db::DbError& error) {
   const db::DbError::Fields& fields = error.fields();
   const std::string message = trimmed(fields.message);
@@ -62,18 +84,27 @@ int report_db_error(CommandOutput& output, const CommonOptions& common, const db
   return output.fail(ExitCode::runtime_failure, details, text);
 }
 
-int report_parse_error(const CLI::App& command, const CLI::ParseError& error) {
+// A command line that does not parse: the message and a --help hint on
+// stderr and, when --json is among the arguments, the same as JSON on stdout
+// (apply: an "error" event; the other commands: their failed document).
+int report_parse_error(const CLI::App& command, const std::vector<Command>& commands,
+                       const CLI::ParseError& error, bool json) {
   const bool top = command.get_parent() == nullptr;
   const std::string name = top ? "dbmig" : "dbmig " + command.get_name();
   const std::vector<std::string> words = command.remaining();
   const bool unknown_command = top && !words.empty() && !words.front().starts_with("-");
-  std::cerr << "dbmig: error: "
-            << (unknown_command ? "unknown command '" + words.front() + "'"
-                                : std::string(error.what()))
-            << '\n'
-            << "  hint: run '" << name << " --help'"
-            << (top ? " (commands: apply, status, verify, generate-verify)" : "") << '\n';
-  return static_cast<int>(ExitCode::usage_error);
+  const std::string message =
+      unknown_command ? "unknown command '" + words.front() + "'" : std::string(error.what());
+  const std::string hint = "run '" + name + " --help'" +
+                           (top ? " (commands: apply, status, verify, generate-verify, new)" : "");
+  CommonOptions options;
+  options.json = json;
+  const auto chosen = std::find_if(commands.begin(), commands.end(),
+                                   [&](const Command& c) { return c.app == &command; });
+  const bool single_document = chosen == commands.end() || chosen->single_document;
+  CommandOutput output(options, top ? "" : command.get_name(), single_document);
+  return output.fail(ExitCode::usage_error, {{"message", message}, {"hint", hint}},
+                     "dbmig: error: " + message + "\n  hint: " + hint + '\n');
 }
 
 // The subcommand that was parsed (deepest), for its --help hint.
@@ -122,7 +153,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& version) {
     return app.exit(version);
   } catch (const CLI::ParseError& error) {
-    return report_parse_error(parsed_command(app, commands), error);
+    const bool json = std::find(argv + 1, argv + argc, std::string_view("--json")) != argv + argc;
+    return report_parse_error(parsed_command(app, commands), commands, error, json);
   }
   const CLI::App& chosen = parsed_command(app, commands);
   const auto command = std::find_if(commands.begin(), commands.end(),
@@ -133,6 +165,8 @@ int run(int argc, char** argv) {
     const ExitCode code = command->run(output.reporter());
     output.finish();
     return static_cast<int>(code);
+  } catch (const DatabaseFailure& failure) {
+    return report_database_failure(output, common, failure);
   } catch (const Failure& failure) {
     return report_failure(output, failure);
   } catch (const db::DbError& error) {

@@ -67,6 +67,12 @@ migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporte
                   "fix the problems listed above; nothing was done to any database");
   }
   for (const Diagnostic& warning : plan->warnings) reporter.diagnostic(warning);
+  std::size_t steps = 0;
+  for (const migration::PlannedVersion& version : plan->versions) steps += version.steps.size();
+  reporter.debug(dir.string() + ": " + std::to_string(plan->versions.size()) + " version(s), " +
+                 std::to_string(steps) + " step(s), dialect " +
+                 std::string(sql::to_string(plan->dialect)) +
+                 (common.dialect.empty() ? "" : " (--dialect)"));
   return std::move(*plan);
 }
 

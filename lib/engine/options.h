@@ -27,6 +27,7 @@ struct ApplyOptions {
 
 struct StatusOptions {
   bool exit_code = false;  // --exit-code: 3 when anything is pending, failed or drifted
+  bool history = false;    // --history: also list the applied versions
 };
 
 }  // namespace dbmig::engine

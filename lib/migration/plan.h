@@ -36,6 +36,9 @@ struct PlannedVersion {
 struct Plan {
   std::filesystem::path root;
   sql::Dialect dialect = sql::Dialect::postgres;
+  // The dialect the directory itself is written for (dbmig.json, else
+  // postgres): differs from `dialect` when --dialect overrides it.
+  sql::Dialect directory_dialect = sql::Dialect::postgres;
   std::vector<PlannedVersion> versions;  // oldest first
   std::vector<Diagnostic> warnings;      // lint warnings (errors make build_plan fail)
   // Orphan `<stem>.verify.sql` files (no `<stem>.sql`) that carry dbmig's

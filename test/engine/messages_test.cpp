@@ -1,0 +1,328 @@
+// What an operator reads (issue 13): every message true, every hint leading
+// to the right next step. The dbmig binary is run as an operator runs it.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "support/cli_run.h"
+#include "support/file_tree.h"
+#include "support/pg_server.h"
+
+namespace dbmig {
+namespace {
+
+using nlohmann::json;
+using test::contains;
+using test::FileRow;
+using test::ProcessResult;
+using test::TempTree;
+
+const std::string kCreateTable = "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, x INT);\n";
+const std::string kIndex = "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n";
+
+class MessagesTest : public test::DatabaseTest {
+ protected:
+  ProcessResult run(std::vector<std::string> arguments) {
+    arguments.insert(arguments.end(), {"--db", conninfo()});
+    return test::run_dbmig(arguments);
+  }
+  // A tree with generated verify files.
+  static void generate(const TempTree& tree) {
+    const ProcessResult result =
+        test::run_dbmig({"generate-verify", "--dir", tree.root().string()});
+    ASSERT_EQ(result.exit_code, 0) << result.describe();
+  }
+  bool state_schema_exists() {
+    db::Connection connection = connect();
+    return connection.exec("SELECT 1 FROM pg_namespace WHERE nspname = 'dbmig'").rows() == 1;
+  }
+};
+
+// The first line of stderr that is not a lint warning.
+std::string first_error_line(const std::string& err) {
+  std::istringstream lines(err);
+  for (std::string line; std::getline(lines, line);) {
+    if (!contains(line, ": warning: ") && !line.starts_with("  ")) return line;
+  }
+  return "";
+}
+
+struct DialectRow {
+  std::string name;
+  std::vector<FileRow> files;
+  bool generate;                       // write the verify files first (postgres dialect)
+  std::vector<std::string> arguments;  // after "apply --dir DIR"
+  std::string first_line;              // the first thing said
+  std::string hint;
+};
+
+TEST_F(MessagesTest, AWrongDialectIsSaidFirstAndNeverAdvisesRewritingVerifyFiles) {
+  const std::vector<DialectRow> rows = {
+      {"--dialect cockroach on a postgres directory and server",
+       {{"0001-t/up.sql", kCreateTable}, {"0002-index/up.sql", kIndex}},
+       true,
+       {"--dialect", "cockroach"},
+       "dbmig: error: dialect mismatch: --dialect says cockroach but",
+       "leave out --dialect cockroach"},
+      {"a cockroach directory with missing verify files, on postgres",
+       {{"dbmig.json", R"({"dialect": "cockroach"})"},
+        {"0001-t/up.sql", kCreateTable},
+        {"0002-index/up.sql", "CREATE INDEX IF NOT EXISTS t_x_idx ON t (x);\n"}},
+       false,
+       {},
+       "dbmig: error: dialect mismatch: the server speaks postgres but",
+       "point --db at a cockroach server"},
+  };
+  for (const DialectRow& row : rows) {
+    TempTree tree(row.files);
+    if (row.generate) generate(tree);
+    std::vector<std::string> arguments = {"apply", "--dir", tree.root().string()};
+    arguments.insert(arguments.end(), row.arguments.begin(), row.arguments.end());
+    const ProcessResult result = run(arguments);
+    EXPECT_EQ(result.exit_code, 2) << row.name << result.describe();
+    EXPECT_TRUE(first_error_line(result.err).starts_with(row.first_line))
+        << row.name << "\nexpected first: " << row.first_line << "\nstderr: " << result.err;
+    EXPECT_TRUE(contains(result.err, row.hint)) << row.name << "\n" << result.err;
+    EXPECT_FALSE(contains(result.err, "generate-verify")) << row.name << "\n" << result.err;
+    EXPECT_FALSE(contains(result.err, "dbmig.json")) << row.name << "\n" << result.err;
+    EXPECT_FALSE(contains(result.err, "verify file is")) << row.name << "\n" << result.err;
+    EXPECT_FALSE(state_schema_exists()) << row.name;
+  }
+}
+
+TEST_F(MessagesTest, StatusWarnsOfAWrongDialectWithoutAdvisingAnEditOfDbmigJson) {
+  TempTree tree(std::vector<FileRow>{{"0001-t/up.sql", kCreateTable}});
+  const ProcessResult result =
+      run({"status", "--dir", tree.root().string(), "--dialect", "cockroach"});
+  EXPECT_EQ(result.exit_code, 0) << result.describe();
+  EXPECT_TRUE(contains(result.err,
+                       "dialect mismatch: the server speaks postgres but --dialect says "
+                       "cockroach"))
+      << result.err;
+  EXPECT_TRUE(contains(result.err, "leave out --dialect cockroach")) << result.err;
+  EXPECT_FALSE(contains(result.err, "dbmig.json")) << result.err;
+}
+
+const std::vector<FileRow> kIndexTree = {{"0001-t/up.sql", kCreateTable},
+                                         {"0002-index/up.sql", kIndex}};
+
+TEST_F(MessagesTest, StatusWithDriftIsNotUpToDateAndSaysApplyWillRefuse) {
+  TempTree tree(kIndexTree);
+  generate(tree);
+  const std::string dir = tree.root().string();
+  ASSERT_EQ(run({"apply", "--dir", dir}).exit_code, 0);
+  tree.write("0001-t/up.sql", kCreateTable + "-- edited after it was applied\n");
+  const ProcessResult status = run({"status", "--dir", dir});
+  EXPECT_EQ(status.exit_code, 0) << status.describe();
+  EXPECT_TRUE(contains(status.out, "drift: 0001-t/up.sql changed since it was applied"))
+      << status.out;
+  EXPECT_TRUE(contains(status.out, "not up to date: drift: dbmig apply will refuse (exit 3)"))
+      << status.out;
+  EXPECT_FALSE(contains(status.out, "\nup to date")) << status.out;
+  EXPECT_EQ(run({"status", "--exit-code", "--dir", dir}).exit_code, 3);
+  const ProcessResult document = run({"status", "--json", "--dir", dir});
+  EXPECT_EQ(json::parse(document.out).at("up_to_date"), false) << document.out;
+  EXPECT_EQ(run({"apply", "--dir", dir}).exit_code, 3) << "status and apply disagree";
+}
+
+TEST_F(MessagesTest, ApplyToAnOlderVersionSaysDbmigIsForwardOnlyAndChangesNothing) {
+  TempTree tree(kIndexTree);
+  generate(tree);
+  const std::string dir = tree.root().string();
+  ASSERT_EQ(run({"apply", "--dir", dir}).exit_code, 0);
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{}, std::vector<std::string>{"--dry-run"}}) {
+    std::vector<std::string> arguments = {"apply", "--dir", dir, "--to", "0001-t"};
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    const ProcessResult result = run(arguments);
+    EXPECT_EQ(result.exit_code, 0) << result.describe();
+    EXPECT_TRUE(contains(result.out,
+                         "dbmig is forward-only and never undoes a version, so nothing "
+                         "was changed"))
+        << result.out;
+  }
+  const ProcessResult json_run = run({"apply", "--json", "--dir", dir, "--to", "1"});
+  EXPECT_EQ(json_run.exit_code, 0) << json_run.describe();
+  EXPECT_TRUE(contains(json_run.out, R"("forward_only":true)")) << json_run.out;
+  db::Connection connection = connect();
+  EXPECT_EQ(connection.exec("SELECT version FROM dbmig.state").get(0, 0), "0002-index");
+}
+
+TEST_F(MessagesTest, VerifyReportingIncompleteSaysWhatToDo) {
+  TempTree tree(kIndexTree);
+  generate(tree);
+  const std::string dir = tree.root().string();
+  ASSERT_EQ(run({"apply", "--dir", dir}).exit_code, 0);
+  connect().exec("DROP INDEX t_x_idx");
+  const ProcessResult result = run({"verify", "--dir", dir});
+  EXPECT_EQ(result.exit_code, 3) << result.describe();
+  EXPECT_TRUE(contains(result.out, "INCOMPLETE")) << result.out;
+  EXPECT_TRUE(contains(result.out, "hint: an INCOMPLETE change")) << result.out;
+  EXPECT_TRUE(contains(result.out, "make the change again in a new version")) << result.out;
+  const ProcessResult document = run({"verify", "--json", "--dir", dir});
+  EXPECT_TRUE(contains(json::parse(document.out).at("hint"), "new version")) << document.out;
+}
+
+TEST_F(MessagesTest, QuietKeepsTheResultLinesAndTheDryRunPlan) {
+  TempTree tree(kIndexTree);
+  generate(tree);
+  const std::string dir = tree.root().string();
+  const ProcessResult plan = run({"apply", "--quiet", "--dry-run", "--dir", dir});
+  EXPECT_EQ(plan.exit_code, 0) << plan.describe();
+  EXPECT_TRUE(contains(plan.out, "would apply 0001-t/up.sql (transactional)")) << plan.out;
+  EXPECT_TRUE(contains(plan.out, "would apply 0002-index/up.sql (non-transactional)")) << plan.out;
+  const ProcessResult applied = run({"apply", "--quiet", "--dir", dir});
+  EXPECT_EQ(applied.exit_code, 0) << applied.describe();
+  EXPECT_EQ(applied.out, "applied 2 step(s); now at 0002-index\n");
+}
+
+TEST_F(MessagesTest, VerboseAddsDebugLinesAndTheFailingStatement) {
+  TempTree tree(
+      {{"0001-t/up.sql", kCreateTable},
+       {"0002-bad/up.sql", "INSERT INTO t VALUES (1, 1);\nSELECT missing_column FROM t;\n"}});
+  const std::string dir = tree.root().string();
+  const ProcessResult plain = run({"apply", "--dir", dir});
+  EXPECT_FALSE(contains(plain.err, "statement: ")) << plain.err;
+  connect().exec("DROP SCHEMA dbmig CASCADE");
+  const ProcessResult verbose = run({"apply", "--verbose", "--dir", dir});
+  EXPECT_EQ(verbose.exit_code, 1) << verbose.describe();
+  EXPECT_TRUE(contains(verbose.out, "0002-bad/up.sql: one transaction, 2 statement(s), 0 proof(s)"))
+      << verbose.out;
+  EXPECT_TRUE(contains(verbose.out, "version(s)")) << verbose.out;
+  EXPECT_TRUE(contains(verbose.err, "  statement: SELECT missing_column FROM t\n")) << verbose.err;
+}
+
+TEST_F(MessagesTest, AFailedStepRecordsAndShowsHowLongItRan) {
+  TempTree tree(
+      std::vector<FileRow>{{"0001-slow/up.sql", "SELECT pg_sleep(0.7);\nSELECT 1 / 0;\n"}});
+  const ProcessResult result = run({"apply", "--json", "--dir", tree.root().string()});
+  EXPECT_EQ(result.exit_code, 1) << result.describe();
+  std::int64_t shown = -1;
+  std::istringstream lines(result.out);
+  for (std::string line; std::getline(lines, line);) {
+    const json event = json::parse(line);
+    if (event.at("event") == "step" && event.at("action") == "failed")
+      shown = event.at("duration_ms");
+  }
+  EXPECT_GE(shown, 700) << result.out;
+  const std::string recorded(
+      connect().exec("SELECT duration_ms FROM dbmig.steps WHERE state = 'failed'").get(0, 0));
+  EXPECT_GE(std::stoll(recorded), 700) << recorded;
+  const ProcessResult text = run({"apply", "--dir", tree.root().string()});
+  EXPECT_FALSE(contains(text.out, "failed 0ms")) << text.out;
+  EXPECT_TRUE(contains(text.out, "0001-slow up.sql failed ")) << text.out;
+}
+
+struct PositionRow {
+  std::string name;
+  std::vector<FileRow> files;
+  std::string location;  // after the tree root
+};
+
+TEST_F(MessagesTest, ARuntimeSqlErrorNamesItsFileLineAndColumn) {
+  const std::vector<PositionRow> rows = {
+      {"transactional, after a multi-byte comment",
+       {{"0001-a/up.sql", "-- café, naïve\nCREATE TABLE a (x int);\nSELECT  nope FROM a;\n"}},
+       "/0001-a/up.sql:3:9"},
+      {"non-transactional statement",
+       {{"0001-t/up.sql", kCreateTable},
+        {"0002-i/up.sql", "-- é\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t ((x + nope));\n"}},
+       "/0002-i/up.sql:2:54"},
+  };
+  for (const PositionRow& row : rows) {
+    connect().exec("DROP SCHEMA IF EXISTS dbmig CASCADE");
+    TempTree tree(row.files);
+    generate(tree);
+    const ProcessResult result = run({"apply", "--dir", tree.root().string()});
+    EXPECT_EQ(result.exit_code, 1) << row.name << result.describe();
+    EXPECT_TRUE(contains(result.err, "  at: " + tree.root().string() + row.location))
+        << row.name << "\n"
+        << result.err;
+    EXPECT_TRUE(contains(result.err, "  sqlstate: 42703")) << row.name << "\n" << result.err;
+    EXPECT_FALSE(contains(result.err, "(SQLSTATE")) << row.name << "\n" << result.err;
+    const ProcessResult json_run = run({"apply", "--json", "--dir", tree.root().string()});
+    std::string last;
+    std::istringstream lines(json_run.out);
+    for (std::string line; std::getline(lines, line);) last = line;
+    const json error = json::parse(last);
+    EXPECT_EQ(error.at("sqlstate"), "42703") << last;
+    EXPECT_FALSE(contains(error.at("message"), "SQLSTATE")) << last;
+    EXPECT_TRUE(contains(error.at("location"), row.location)) << last;
+  }
+}
+
+TEST_F(MessagesTest, StatusHistoryListsAppliedVersionsWithTimeDurationAndRunner) {
+  TempTree tree(kIndexTree);
+  generate(tree);
+  const std::string dir = tree.root().string();
+  ASSERT_EQ(run({"apply", "--dir", dir, "--to", "0001-t"}).exit_code, 0);
+  ASSERT_EQ(run({"apply", "--dir", dir}).exit_code, 0);
+  const ProcessResult text = run({"status", "--history", "--dir", dir});
+  EXPECT_EQ(text.exit_code, 0) << text.describe();
+  EXPECT_TRUE(
+      text.out.starts_with("history: 2 applied versions, oldest first\n  0001-t  applied 20"))
+      << text.out;
+  const std::size_t first = text.out.find("  0001-t  applied ");
+  const std::size_t second = text.out.find("  0002-index  applied ");
+  EXPECT_LT(first, second) << text.out;
+  EXPECT_TRUE(contains(text.out, "Z in ")) << text.out;
+  EXPECT_TRUE(contains(text.out, "(1 step) by ")) << text.out;
+  EXPECT_FALSE(contains(run({"status", "--dir", dir}).out, "history:"));
+
+  const json document = json::parse(run({"status", "--json", "--dir", dir}).out);
+  const json& history = document.at("history");
+  ASSERT_EQ(history.size(), 2U) << document.dump();
+  EXPECT_EQ(history.at(0).at("version"), "0001-t");
+  EXPECT_EQ(history.at(1).at("version"), "0002-index");
+  EXPECT_EQ(history.at(1).at("steps"), 1);
+  EXPECT_GE(history.at(1).at("duration_ms").get<std::int64_t>(), 0);
+  EXPECT_FALSE(history.at(1).at("runner").get<std::string>().empty()) << document.dump();
+  // One time format: the event "time" format for server timestamps too.
+  const std::string applied_at = history.at(1).at("applied_at");
+  EXPECT_EQ(applied_at.size(), 24U) << applied_at;
+  EXPECT_EQ(applied_at[10], 'T') << applied_at;
+  EXPECT_EQ(applied_at.back(), 'Z') << applied_at;
+}
+
+struct UsageJsonRow {
+  std::vector<std::string> arguments;
+  std::string expected_key;  // "command" (a failed document) or "event" (apply's error event)
+  std::string message;
+};
+
+TEST(Messages, AUsageErrorWithJsonPrintsJsonOnStdout) {
+  const std::vector<UsageJsonRow> rows = {
+      {{"status", "--json", "--bogus"}, "command", "--bogus"},
+      {{"verify", "--bogus", "--json"}, "command", "--bogus"},
+      {{"apply", "--json", "--to"}, "event", "--to"},
+      {{"--json", "frobnicate"}, "command", "unknown command 'frobnicate'"},
+  };
+  for (const UsageJsonRow& row : rows) {
+    const ProcessResult result = test::run_dbmig(row.arguments);
+    EXPECT_EQ(result.exit_code, 2) << result.describe();
+    EXPECT_TRUE(result.err.starts_with("dbmig: error: ")) << result.err;
+    const json line = json::parse(result.out);
+    ASSERT_TRUE(line.contains(row.expected_key)) << result.out;
+    EXPECT_EQ(line.at("exit_code"), 2) << result.out;
+    const std::string message =
+        row.expected_key == "event" ? line.at("message") : line.at("error").at("message");
+    EXPECT_TRUE(contains(message, row.message)) << result.out;
+  }
+}
+
+TEST_F(MessagesTest, DryRunEndsWithADoneEvent) {
+  TempTree tree(kIndexTree);
+  generate(tree);
+  const ProcessResult result = run({"apply", "--json", "--dry-run", "--dir", tree.root().string()});
+  EXPECT_EQ(result.exit_code, 0) << result.describe();
+  const std::string last = result.out.substr(result.out.rfind('\n', result.out.size() - 2) + 1);
+  const json done = json::parse(last);
+  EXPECT_EQ(done.at("event"), "done") << result.out;
+  EXPECT_EQ(done.at("dry_run"), true) << result.out;
+  EXPECT_EQ(done.at("steps_applied"), 0) << result.out;
+  EXPECT_FALSE(state_schema_exists());
+}
+
+}  // namespace
+}  // namespace dbmig
