@@ -25,7 +25,7 @@ struct ApplyArguments {
     std::string text;
     std::chrono::milliseconds engine::ApplyOptions::*field = nullptr;
   };
-  std::array<Duration, 4> durations;
+  std::array<Duration, 5> durations;
 };
 
 engine::ApplyOptions apply_options(const ApplyArguments& arguments) {
@@ -99,7 +99,7 @@ Command add_apply_command(CLI::App& app, CommonOptions& common) {
   command->add_flag("--allow-drift", arguments->allow_drift,
                     "apply even though applied step files changed on disk");
   const std::array<
-      std::tuple<const char*, const char*, std::chrono::milliseconds engine::ApplyOptions::*>, 4>
+      std::tuple<const char*, const char*, std::chrono::milliseconds engine::ApplyOptions::*>, 5>
       durations = {{
           {"--verify-timeout", "how long to wait for a change to complete (DUR, default 30m)",
            &engine::ApplyOptions::verify_timeout},
@@ -109,6 +109,10 @@ Command add_apply_command(CLI::App& app, CommonOptions& common) {
            &engine::ApplyOptions::ddl_lock_timeout},
           {"--lease-ttl", "runner lease time-to-live (DUR, default 15s)",
            &engine::ApplyOptions::lease_ttl},
+          {"--wait-for-db",
+           "retry connecting while the server refuses, starts up or recovers (DUR, default: "
+           "do not wait)",
+           &engine::ApplyOptions::wait_for_db},
       }};
   for (std::size_t i = 0; i < durations.size(); ++i) {
     const auto& [name, description, field] = durations[i];

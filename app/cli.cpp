@@ -118,18 +118,30 @@ const CLI::App& parsed_command(const CLI::App& app, const std::vector<Command>& 
 }  // namespace
 
 void add_common_options(CLI::App& app, CommonOptions& common) {
+  add_directory_options(app, common);
+  add_database_options(app, common);
+  add_output_options(app, common);
+}
+
+void add_directory_options(CLI::App& app, CommonOptions& common) {
   app.add_option("--dir", common.dir, "migration directory (env DBMIG_DIR)")->type_name("DIR");
-  app.add_option("--db", common.db,
-                 "postgres:// URL or key=value conninfo (env DATABASE_URL; else libpq's PG* "
-                 "variables)")
-      ->type_name("URL");
   app.add_option("--dialect", common.dialect,
                  "postgres or cockroach (default: dbmig.json, else postgres)")
       ->check(CLI::IsMember({"postgres", "cockroach"}))
       ->type_name("DIALECT");
+}
+
+void add_database_options(CLI::App& app, CommonOptions& common) {
+  app.add_option("--db", common.db,
+                 "postgres:// URL or key=value conninfo (env DATABASE_URL; else libpq's PG* "
+                 "variables)")
+      ->type_name("URL");
   app.add_option("--state-schema", common.state_schema,
                  "schema of dbmig's state tables (default dbmig)")
       ->type_name("NAME");
+}
+
+void add_output_options(CLI::App& app, CommonOptions& common) {
   app.add_flag("--json", common.json, "machine-readable JSON output (docs/json.md)");
   app.add_flag("--quiet", common.quiet, "only warnings, errors and results");
   app.add_flag("--verbose", common.verbose, "also debug lines");
@@ -143,7 +155,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<Command> commands = {
       add_apply_command(app, common), add_status_command(app, common),
-      add_verify_command(app, common), add_generate_verify_command(app, common)};
+      add_verify_command(app, common), add_generate_verify_command(app, common),
+      add_new_command(app, common)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

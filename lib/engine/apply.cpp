@@ -38,6 +38,7 @@
 #include "engine/state.h"
 #include "engine/step_error.h"
 #include "engine/timestamp.h"
+#include "engine/wait_for_db.h"
 #include "sql/quoting.h"
 #include "sql/verify_query.h"
 
@@ -257,7 +258,7 @@ class ApplyRun {
 
 ExitCode ApplyRun::run() {
   install_interrupt_handlers();
-  state_ = open_connection(connect_options_);
+  state_ = open_connection_waiting(connect_options_, options_.wait_for_db, reporter_);
   check_dialect();
   reporter_.debug("connected (" + std::string(sql::to_string(plan_.dialect)) + "); runner " +
                   runner_ + ", state schema " + tables_.schema());

@@ -23,6 +23,7 @@ struct ApplyOptions {
   milliseconds lock_timeout{60 * 1000};         // --lock-timeout: wait for the lease
   milliseconds ddl_lock_timeout{5 * 1000};      // --ddl-lock-timeout: SET LOCAL lock_timeout
   milliseconds lease_ttl{15 * 1000};            // --lease-ttl
+  milliseconds wait_for_db{0};  // --wait-for-db: retry connecting for so long (0: do not)
 };
 
 struct StatusOptions {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "support/cli_run.h"
 #include "support/file_tree.h"
@@ -322,6 +323,87 @@ TEST_F(MessagesTest, DryRunEndsWithADoneEvent) {
   EXPECT_EQ(done.at("dry_run"), true) << result.out;
   EXPECT_EQ(done.at("steps_applied"), 0) << result.out;
   EXPECT_FALSE(state_schema_exists());
+}
+
+struct NewRow {
+  std::vector<FileRow> tree;
+  std::string name;
+  int exit_code;
+  std::string expected;  // the created version, or a part of the refusal
+};
+
+TEST(Messages, NewCreatesTheNextVersionPaddedAsTheTreeIsOrRefuses) {
+  const std::vector<NewRow> rows = {
+      {{}, "create-users", 0, "0001-create-users"},
+      {{{"0007-a/up.sql", kCreateTable}}, "add-email", 0, "0008-add-email"},
+      {{{"1_a/up.sql", kCreateTable}, {"2_b/up.sql", kCreateTable}}, "c", 0, "3_c"},
+      {{{"009-a/up.sql", kCreateTable}}, "x.y_z", 0, "010-x.y_z"},
+      {{}, "bad name", 2, "the name holds a character other than"},
+      {{}, "a/b", 2, "the name holds a character other than"},
+      {{}, ".x", 2, "starts with '-' or '.'"},
+      {{}, "", 2, "the name is empty"},
+      {{{"dbmig.json", R"({"versions": ["a"]})"}, {"a/up.sql", kCreateTable}},
+       "b",
+       2,
+       "dbmig new does not edit that list"},
+      {{{"0001-a/up3.sql", kCreateTable}}, "b", 2, "0001-a"},
+  };
+  for (const NewRow& row : rows) {
+    TempTree tree(row.tree);
+    const ProcessResult result = test::run_dbmig({"new", row.name, "--dir", tree.root().string()});
+    EXPECT_EQ(result.exit_code, row.exit_code) << row.name << result.describe();
+    if (row.exit_code != 0) {
+      EXPECT_TRUE(contains(result.err, row.expected)) << row.name << "\n" << result.err;
+      continue;
+    }
+    EXPECT_EQ(result.out, "created " + (tree.root() / row.expected / "up.sql").string() + "\n");
+    const std::string header = tree.read(row.expected + "/up.sql");
+    EXPECT_TRUE(header.starts_with("-- " + row.expected + ": one step.")) << header;
+  }
+  TempTree tree({{"0001-a/up.sql", kCreateTable}});
+  const ProcessResult document =
+      test::run_dbmig({"new", "b", "--json", "--dir", tree.root().string()});
+  EXPECT_EQ(json::parse(document.out).at("version"), "0002-b") << document.out;
+}
+
+TEST(Messages, GenerateVerifyHelpListsOnlyOptionsThatApplyToIt) {
+  const ProcessResult help = test::run_dbmig({"generate-verify", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.describe();
+  for (const std::string option : {"--check", "--dir", "--dialect", "--json"}) {
+    EXPECT_TRUE(contains(help.out, option)) << option << "\n" << help.out;
+  }
+  for (const std::string option : {"--db", "--state-schema"}) {
+    EXPECT_FALSE(contains(help.out, option + " ")) << option << "\n" << help.out;
+  }
+  EXPECT_EQ(test::run_dbmig({"generate-verify", "--db", "x", "--dir", "y"}).exit_code, 2);
+}
+
+TEST(Messages, WaitForDbRetriesUntilTheServerAcceptsConnections) {
+  DBMIG_REQUIRE_SERVER();
+  test::PgServer server;
+  server.stop();
+  TempTree tree({{"0001-t/up.sql", kCreateTable}});
+  test::ProcessOptions options;
+  options.argv = {DBMIG_EXECUTABLE, "apply",           "--dir",         tree.root().string(),
+                  "--db",           server.conninfo(), "--wait-for-db", "90s"};
+  test::Process apply = test::Process::spawn(options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(apply.running()) << "apply did not wait for the server";
+  server.start();
+  const ProcessResult result = apply.wait(std::chrono::minutes(2));
+  EXPECT_EQ(result.exit_code, 0) << result.describe() << result.out;
+  EXPECT_TRUE(contains(result.out, "waiting up to 1m30s for the database to accept connections"))
+      << result.out;
+  EXPECT_TRUE(contains(result.out, "applied 1 step(s)")) << result.out;
+
+  server.stop();
+  const auto start = std::chrono::steady_clock::now();
+  const ProcessResult gave_up = test::run_dbmig(
+      {"apply", "--dir", tree.root().string(), "--db", server.conninfo(), "--wait-for-db", "1s"});
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(gave_up.exit_code, 1) << gave_up.describe();
+  EXPECT_GE(waited, std::chrono::seconds(1));
+  EXPECT_TRUE(contains(gave_up.err, "Connection refused")) << gave_up.err;
 }
 
 }  // namespace
