@@ -442,8 +442,16 @@ void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step
     report_step(version, step, "skipped (already verified)", milliseconds{0});
     return;
   }
+  const bool transactional = runs_in_one_transaction(step);
+  reporter_.event("step_start",
+                  {{"version", version.name},
+                   {"step", step.file.number},
+                   {"file", step.file.file_name},
+                   {"mode", transactional ? "transactional" : "non-transactional"}},
+                  version.name + " " + step.file.file_name + " starting (" +
+                      (transactional ? "one transaction" : "non-transactional") + ")");
   reporter_.debug(step_label(version, step) + ": " +
-                  (runs_in_one_transaction(step) ? "one transaction, " : "non-transactional, ") +
+                  (transactional ? "one transaction, " : "non-transactional, ") +
                   std::to_string(step.analysis.statements.size()) + " statement(s), " +
                   std::to_string(step.analysis.changes.size()) + " proof(s)");
   if (runs_in_one_transaction(step)) {

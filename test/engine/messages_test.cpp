@@ -406,5 +406,20 @@ TEST(Messages, WaitForDbRetriesUntilTheServerAcceptsConnections) {
   EXPECT_TRUE(contains(gave_up.err, "Connection refused")) << gave_up.err;
 }
 
+TEST_F(MessagesTest, EachStepSaysWhenItStarts) {
+  TempTree tree(kIndexTree);
+  generate(tree);
+  const std::string dir = tree.root().string();
+  const ProcessResult text = run({"apply", "--dir", dir, "--to", "1"});
+  EXPECT_EQ(text.exit_code, 0) << text.describe();
+  const std::size_t start = text.out.find("0001-t up.sql starting (one transaction)\n");
+  EXPECT_NE(start, std::string::npos) << text.out;
+  EXPECT_LT(start, text.out.find("0001-t up.sql applied and verified")) << text.out;
+  const ProcessResult events = run({"apply", "--json", "--dir", dir});
+  EXPECT_EQ(events.exit_code, 0) << events.describe();
+  EXPECT_TRUE(contains(events.out, R"("event":"step_start")")) << events.out;
+  EXPECT_TRUE(contains(events.out, R"("mode":"non-transactional")")) << events.out;
+}
+
 }  // namespace
 }  // namespace dbmig
