@@ -1,5 +1,7 @@
 #include "support/json_schema.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -113,6 +115,21 @@ void JsonSchemas::check_object(const json& value, const json& schema, const std:
         check(member, additional, where + "/" + name, errors);
       }
     }
+  }
+}
+
+void expect_valid_engine_json(const std::string& out) {
+  std::istringstream lines(out);
+  std::string completed;
+  for (std::string line; std::getline(lines, line);) {
+    json value = json::parse(line, nullptr, false);
+    if (value.is_object() && value.contains("command") && !value.contains("diagnostics")) {
+      value["diagnostics"] = json::array();
+    }
+    completed += value.dump() + '\n';
+  }
+  for (const std::string& violation : json_output_violations(completed)) {
+    ADD_FAILURE() << "engine output does not match docs/json-schema: " << violation;
   }
 }
 

@@ -55,4 +55,10 @@ JsonSchemas& published_schemas();
 // one JSON value), prefixed with the line; empty when all are valid.
 [[nodiscard]] std::vector<std::string> json_output_violations(const std::string& out);
 
+// The same for the output of an engine command run in the test process:
+// app/ adds "diagnostics" to a document (app/output.h), so a document line
+// without it is checked with an empty list added. Each violation is also a
+// gtest ADD_FAILURE.
+void expect_valid_engine_json(const std::string& out);
+
 }  // namespace dbmig::test
