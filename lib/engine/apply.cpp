@@ -16,8 +16,9 @@
 // its own. None ever idles in an open transaction.
 //
 // Events (Reporter): "plan" (dry run, one per pending step), "lease" (waiting
-// for another runner), "step" (one per step: version, step, file, action,
-// duration_ms), "retry", "repair", "progress", "version" (a version
+// for another runner), "step_start" (a step is about to run), "step" (one
+// per step: version, step, file, action, duration_ms), "wait_for_db"
+// (wait_for_db.h), "retry", "repair", "progress", "version" (a version
 // recorded), "done" (final summary: version, steps_applied, up_to_date).
 #include <algorithm>
 #include <atomic>
