@@ -1,5 +1,6 @@
 // dbmig apply: validate the directory and its verify files, then run the
 // engine's completion barrier.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "context.h"
 #include "core/duration.h"
 #include "engine/commands.h"
+#include "engine/dialect_check.h"
 
 namespace dbmig::app {
 namespace {
@@ -24,7 +26,7 @@ struct ApplyArguments {
     std::string text;
     std::chrono::milliseconds engine::ApplyOptions::*field = nullptr;
   };
-  std::array<Duration, 4> durations;
+  std::array<Duration, 5> durations;
 };
 
 // SPEC section 8: a lease shorter than 3 s cannot be renewed (every TTL/3)
@@ -88,6 +90,20 @@ void require_current_verify_files(const migration::Plan& plan, engine::Reporter&
   }
 }
 
+// A dialect mismatch makes every verify file look stale: it is said first,
+// instead of verify-file complaints whose advice (generate-verify) would
+// rewrite committed files with the wrong dialect's proofs (SPEC 7).
+void require_dialect_before_verify_files(const migration::Plan& plan,
+                                         const engine::ConnectionSettings& settings) {
+  const auto problems = migration::check_verify_files(plan);
+  const bool blocking = std::any_of(problems.begin(), problems.end(), [](const auto& problem) {
+    return problem.kind != migration::VerifyFileProblem::Kind::spurious;
+  });
+  if (!blocking) return;
+  if (auto problem = engine::dialect_override_problem(plan)) throw *problem;
+  engine::require_server_dialect_if_reachable(plan, settings);
+}
+
 ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
                    engine::Reporter& reporter) {
   engine::ApplyOptions options = apply_options(arguments);
@@ -98,7 +114,11 @@ ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
   migration::Plan plan = load_plan(common, reporter, /*defer_analysis=*/true);
   const engine::ConnectionSettings connection = connection_settings(common);
   return run_with_deferred_analysis(
-      plan, reporter, [&] { require_current_verify_files(plan, reporter); },
+      plan, reporter,
+      [&] {
+        require_dialect_before_verify_files(plan, connection);
+        require_current_verify_files(plan, reporter);
+      },
       [&](const engine::StateReadHook& hook) {
         options.on_state_read = hook;
         return engine::apply(plan, connection, options, reporter);
@@ -119,7 +139,7 @@ Command add_apply_command(CLI::App& app, CommonOptions& common) {
   command->add_flag("--allow-drift", arguments->allow_drift,
                     "apply even though applied step files changed on disk");
   const std::array<
-      std::tuple<const char*, const char*, std::chrono::milliseconds engine::ApplyOptions::*>, 4>
+      std::tuple<const char*, const char*, std::chrono::milliseconds engine::ApplyOptions::*>, 5>
       durations = {{
           {"--verify-timeout", "how long to wait for a change to complete (DUR, default 30m)",
            &engine::ApplyOptions::verify_timeout},
@@ -129,6 +149,10 @@ Command add_apply_command(CLI::App& app, CommonOptions& common) {
            &engine::ApplyOptions::ddl_lock_timeout},
           {"--lease-ttl", "runner lease time-to-live (DUR, default 15s)",
            &engine::ApplyOptions::lease_ttl},
+          {"--wait-for-db",
+           "retry connecting while the server refuses, starts up or recovers (DUR, default: "
+           "do not wait)",
+           &engine::ApplyOptions::wait_for_db},
       }};
   for (std::size_t i = 0; i < durations.size(); ++i) {
     const auto& [name, description, field] = durations[i];

@@ -49,6 +49,28 @@ int report_failure(CommandOutput& output, const CommonOptions& common, const Fai
   return output.fail(failure.code(), {{"message", message}, {"hint", hint}}, text);
 }
 
+// A step's database error: the server's fields each on their own line (and
+// JSON field), where in the step file it points, and with --verbose the
+// failing statement.
+int report_database_failure(CommandOutput& output, const CommonOptions& common,
+                            const DatabaseFailure& failure) {
+  const ServerError& server = failure.server();
+  std::string text = "dbmig: error: " + std::string(failure.what()) + '\n';
+  nlohmann::json details = {{"message", failure.what()},   {"hint", failure.hint()},
+                            {"sqlstate", server.sqlstate}, {"detail", server.detail},
+                            {"server_hint", server.hint},  {"location", server.location}};
+  if (!server.location.empty()) text += "  at: " + server.location + '\n';
+  if (!server.sqlstate.empty()) text += "  sqlstate: " + server.sqlstate + '\n';
+  if (!server.detail.empty()) text += "  detail: " + indented(server.detail) + '\n';
+  if (!server.hint.empty()) text += "  server hint: " + indented(server.hint) + '\n';
+  if (common.verbose && !server.statement.empty()) {
+    text += "  statement: " + indented(server.statement) + '\n';
+    details["statement"] = server.statement;
+  }
+  if (!failure.hint().empty()) text += "  hint: " + failure.hint() + '\n';
+  return output.fail(failure.code(), details, text);
+}
+
 // Text and JSON from the one description of the error (db::describe).
 int report_db_error(CommandOutput& output, const CommonOptions& common, const db::DbError& error) {
   const db::ErrorDescription error_text = db::describe(error, database_conninfo(common));
@@ -87,20 +109,29 @@ std::vector<std::string> argument_secrets(int argc, char** argv) {
   return secrets;
 }
 
-int report_parse_error(const CLI::App& command, const CLI::ParseError& error,
+// A command line that does not parse: the message and a --help hint on
+// stderr and, when --json is among the arguments, the same as JSON on stdout
+// (apply: an "error" event; the other commands: their failed document).
+int report_parse_error(const CLI::App& command, const std::vector<Command>& commands,
+                       const CLI::ParseError& error, bool json,
                        const std::vector<std::string>& secrets) {
   const bool top = command.get_parent() == nullptr;
   const std::string name = top ? "dbmig" : "dbmig " + command.get_name();
   const std::vector<std::string> words = command.remaining();
   const bool unknown_command = top && !words.empty() && !words.front().starts_with("-");
-  std::cerr << "dbmig: error: "
-            << db::hide_secrets(unknown_command ? "unknown command '" + words.front() + "'"
-                                                : std::string(error.what()),
-                                secrets)
-            << '\n'
-            << "  hint: run '" << name << " --help'"
-            << (top ? " (commands: apply, status, verify, generate-verify, lint, import, baseline)" : "") << '\n';
-  return static_cast<int>(ExitCode::usage_error);
+  const std::string message = db::hide_secrets(
+      unknown_command ? "unknown command '" + words.front() + "'" : std::string(error.what()),
+      secrets);
+  const std::string hint = "run '" + name + " --help'" +
+                           (top ? " (commands: apply, status, verify, generate-verify, lint, new, import, baseline)" : "");
+  CommonOptions options;
+  options.json = json;
+  const auto chosen = std::find_if(commands.begin(), commands.end(),
+                                   [&](const Command& c) { return c.app == &command; });
+  const bool single_document = chosen == commands.end() || chosen->single_document;
+  CommandOutput output(options, top ? "" : command.get_name(), single_document);
+  return output.fail(ExitCode::usage_error, {{"message", message}, {"hint", hint}},
+                     "dbmig: error: " + message + "\n  hint: " + hint + '\n');
 }
 
 // The subcommand that was parsed (deepest), for its --help hint.
@@ -132,18 +163,30 @@ void reject_empty_values(const CLI::App& command) {
 }  // namespace
 
 void add_common_options(CLI::App& app, CommonOptions& common) {
+  add_directory_options(app, common);
+  add_database_options(app, common);
+  add_output_options(app, common);
+}
+
+void add_directory_options(CLI::App& app, CommonOptions& common) {
   app.add_option("--dir", common.dir, "migration directory (env DBMIG_DIR)")->type_name("DIR");
-  app.add_option("--db", common.db,
-                 "postgres:// URL or key=value conninfo (env DATABASE_URL; else libpq's PG* "
-                 "variables)")
-      ->type_name("URL");
   app.add_option("--dialect", common.dialect,
                  "postgres or cockroach (default: dbmig.json, else postgres)")
       ->check(CLI::IsMember({"postgres", "cockroach"}))
       ->type_name("DIALECT");
+}
+
+void add_database_options(CLI::App& app, CommonOptions& common) {
+  app.add_option("--db", common.db,
+                 "postgres:// URL or key=value conninfo (env DATABASE_URL; else libpq's PG* "
+                 "variables)")
+      ->type_name("URL");
   app.add_option("--state-schema", common.state_schema,
                  "schema of dbmig's state tables (default dbmig)")
       ->type_name("NAME");
+}
+
+void add_output_options(CLI::App& app, CommonOptions& common) {
   app.add_flag("--json", common.json, "machine-readable JSON output (docs/json.md)");
   app.add_flag("--quiet", common.quiet, "only warnings, errors and results");
   app.add_flag("--verbose", common.verbose, "also debug lines");
@@ -159,7 +202,7 @@ int run(int argc, char** argv) {
       add_apply_command(app, common), add_status_command(app, common),
       add_verify_command(app, common), add_generate_verify_command(app, common),
       add_import_command(app, common), add_baseline_command(app, common),
-      add_lint_command(app, common)};
+      add_lint_command(app, common), add_new_command(app, common)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -169,7 +212,9 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& version) {
     return app.exit(version);
   } catch (const CLI::ParseError& error) {
-    return report_parse_error(parsed_command(app, commands), error, argument_secrets(argc, argv));
+    const bool json = std::find(argv + 1, argv + argc, std::string_view("--json")) != argv + argc;
+    return report_parse_error(parsed_command(app, commands), commands, error, json,
+                              argument_secrets(argc, argv));
   }
   const CLI::App& chosen = parsed_command(app, commands);
   const auto command = std::find_if(commands.begin(), commands.end(),
@@ -182,6 +227,8 @@ int run(int argc, char** argv) {
     const ExitCode code = command->run(output.reporter());
     output.finish();
     return static_cast<int>(code);
+  } catch (const DatabaseFailure& failure) {
+    return report_database_failure(output, common, failure);
   } catch (const Failure& failure) {
     return report_failure(output, common, failure);
   } catch (const db::DbError& error) {

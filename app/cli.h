@@ -31,8 +31,15 @@ struct Command {
   std::function<ExitCode(engine::Reporter&)> run;
 };
 
-// Adds the common options to `app` (the main app or a subcommand).
+// Adds the common options to `app` (the main app or a subcommand): the
+// directory, database and output options below.
 void add_common_options(CLI::App& app, CommonOptions& common);
+// --dir, --dialect.
+void add_directory_options(CLI::App& app, CommonOptions& common);
+// --db, --state-schema.
+void add_database_options(CLI::App& app, CommonOptions& common);
+// --json, --quiet, --verbose, --version.
+void add_output_options(CLI::App& app, CommonOptions& common);
 
 // The subcommands, one file each.
 Command add_apply_command(CLI::App& app, CommonOptions& common);
@@ -42,6 +49,7 @@ Command add_generate_verify_command(CLI::App& app, CommonOptions& common);
 Command add_import_command(CLI::App& app, CommonOptions& common);
 Command add_baseline_command(CLI::App& app, CommonOptions& common);
 Command add_lint_command(CLI::App& app, CommonOptions& common);
+Command add_new_command(CLI::App& app, CommonOptions& common);
 
 // Parses argv, runs the chosen subcommand and returns the process exit code
 // (SPEC section 7). Every exception is caught here and nowhere else.

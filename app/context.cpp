@@ -95,6 +95,12 @@ migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporte
   if (!plan) fail_if_invalid(dir, plan.error(), reporter);
   // Warnings are not printed here: apply prints those of the steps it runs,
   // lint all of them, the other commands none (SPEC 7).
+  std::size_t steps = 0;
+  for (const migration::PlannedVersion& version : plan->versions) steps += version.steps.size();
+  reporter.debug(dir.string() + ": " + std::to_string(plan->versions.size()) + " version(s), " +
+                 std::to_string(steps) + " step(s), dialect " +
+                 std::string(sql::to_string(plan->dialect)) +
+                 (common.dialect.empty() ? "" : " (--dialect)"));
   return std::move(*plan);
 }
 

@@ -78,7 +78,9 @@ Command add_generate_verify_command(CLI::App& app, CommonOptions& common) {
   auto check_only = std::make_shared<bool>(false);
   command->add_flag("--check", *check_only,
                     "write nothing; exit 3 if any verify file is missing, stale or spurious");
-  add_common_options(*command, common);
+  // No database options: generate-verify never connects.
+  add_directory_options(*command, common);
+  add_output_options(*command, common);
   return {command, true, [&common, check_only](engine::Reporter& reporter) {
             const migration::Plan plan = load_plan(common, reporter);
             return *check_only ? check(plan, reporter) : generate(plan, reporter);

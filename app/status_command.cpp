@@ -15,6 +15,8 @@ Command add_status_command(CLI::App& app, CommonOptions& common) {
   auto options = std::make_shared<engine::StatusOptions>();
   command->add_flag("--exit-code", options->exit_code,
                     "exit 3 when anything is pending, failed or drifted");
+  command->add_flag("--history", options->history,
+                    "also list the applied versions, oldest first, with time, duration and runner");
   add_common_options(*command, common);
   return {command, true, [&common, options](engine::Reporter& reporter) {
             migration::Plan plan = load_plan(common, reporter, /*defer_analysis=*/true);

@@ -30,4 +30,25 @@ class Failure : public std::runtime_error {
   std::string hint_;
 };
 
+// A Failure caused by the database while running a step: the server's
+// fields are kept apart from the message (which does not repeat them), so
+// that text and JSON output can show each in its own place.
+struct ServerError {
+  std::string sqlstate;
+  std::string detail;
+  std::string hint;       // the server's own HINT
+  std::string statement;  // the step's statement that failed ("" when unknown)
+  std::string location;   // "path:line:col" of the error in the step file ("" when unknown)
+};
+
+class DatabaseFailure : public Failure {
+ public:
+  DatabaseFailure(ExitCode code, const std::string& message, std::string hint, ServerError server)
+      : Failure(code, message, std::move(hint)), server_(std::move(server)) {}
+  [[nodiscard]] const ServerError& server() const noexcept { return server_; }
+
+ private:
+  ServerError server_;
+};
+
 }  // namespace dbmig

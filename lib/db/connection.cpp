@@ -104,6 +104,7 @@ std::optional<DbError> error_of(PGconn* conn, const PGresult* result, std::strin
   }
   fields.detail = field(result, PG_DIAG_MESSAGE_DETAIL);
   fields.hint = field(result, PG_DIAG_MESSAGE_HINT);
+  fields.position = std::atoi(field(result, PG_DIAG_STATEMENT_POSITION).c_str());
   fields.statement = std::string(statement);
   fields.connection_lost = is_connection_lost(conn, fields.sqlstate);
   fields.during_commit = is_commit(statement);

@@ -21,6 +21,9 @@ class DbError : public std::runtime_error {
     std::string detail;
     std::string hint;
     std::string statement;         // the SQL that failed (never holds a password)
+    // PG_DIAG_STATEMENT_POSITION: 1-based character (not byte) offset into
+    // `statement` where the server saw the error; 0 when it sent none.
+    int position = 0;
     bool connection_lost = false;  // the connection is unusable (broken, closed, not open)
     bool during_commit = false;    // the failing statement was a COMMIT
   };

@@ -16,8 +16,9 @@
 // its own. None ever idles in an open transaction.
 //
 // Events (Reporter): "plan" (dry run, one per pending step), "lease" (waiting
-// for another runner), "step" (one per step: version, step, file, action,
-// duration_ms), "retry", "repair", "progress", "version" (a version
+// for another runner), "step_start" (a step is about to run), "step" (one
+// per step: version, step, file, action, duration_ms), "wait_for_db"
+// (wait_for_db.h), "retry", "repair", "progress", "version" (a version
 // recorded), "done" (final summary: version, steps_applied, up_to_date).
 #include <algorithm>
 #include <atomic>
@@ -30,11 +31,15 @@
 
 #include "core/duration.h"
 #include "engine/commands.h"
+#include "engine/dialect_check.h"
 #include "engine/inspect.h"
 #include "engine/interrupt.h"
 #include "engine/lease.h"
 #include "engine/server.h"
 #include "engine/state.h"
+#include "engine/step_error.h"
+#include "engine/timestamp.h"
+#include "engine/wait_for_db.h"
 #include "sql/quoting.h"
 #include "sql/verify_query.h"
 
@@ -133,6 +138,15 @@ class ProgressMonitor {
   std::thread thread_;
 };
 
+// SPEC 6 "Forward only": the text said when --to names a version older than
+// the recorded one ("" otherwise); such a run changes nothing and exits 0.
+std::string forward_only_note(const ApplyOptions& options, const Range& range) {
+  if (!options.to || range.end >= range.first) return "";
+  return "; --to " + *options.to + " is older than the recorded version: dbmig is forward-only " +
+         "and never undoes a version, so nothing was changed (to reverse a version, write a new " +
+         "version that does it)";
+}
+
 class ApplyRun {
  public:
   ApplyRun(const migration::Plan& plan, const ConnectionSettings& connection,
@@ -163,7 +177,7 @@ class ApplyRun {
   std::size_t end_of_range() const;
   void print_plan(const Range& range) const;
   void report_step_warnings(const Range& range) const;
-  ExitCode report_up_to_date(const DatabaseState& state, std::string_view why);
+  ExitCode report_up_to_date(const DatabaseState& state, const Range& range, std::string_view why);
 
   // Running under the lease.
   ExitCode apply_under_lease(Range range);
@@ -238,6 +252,8 @@ class ApplyRun {
                    std::optional<int> progress = std::nullopt);
   [[noreturn]] void fail_step(const PlannedVersion& version, const PlannedStep& step,
                               const std::string& message, const std::string& hint);
+  void record_failure(const PlannedVersion& version, const PlannedStep& step,
+                      const std::string& message);
   [[noreturn]] void fail_on_db_error(const PlannedVersion& version, const PlannedStep& step,
                                      const db::DbError& error);
   void fail_if_left_invalid(const PlannedVersion& version, const PlannedStep& step,
@@ -281,35 +297,35 @@ class ApplyRun {
   // leave an INVALID index under the runner that took over.
   std::atomic<bool> in_transaction_{false};
   int steps_applied_ = 0;
+  steady_clock::time_point step_start_ = steady_clock::now();  // of the step being applied
 };
 
 ExitCode ApplyRun::run() {
   install_interrupt_handlers();
-  state_ = std::make_unique<db::Connection>(db::Connection::open(state_options_));
+  state_ = open_connection_waiting(state_options_, options_.wait_for_db, reporter_);
   check_dialect();
+  reporter_.debug("connected (" + std::string(sql::to_string(plan_.dialect)) + "); runner " +
+                  runner_ + ", state schema " + tables_.schema());
   database_ = tables_.read(*state_);
   if (options_.on_state_read) options_.on_state_read(database_);
   const Range range = resolve(database_);
   report_step_warnings(range);
   if (options_.dry_run) {
     print_plan(range);
+    reporter_.event("done",
+                    {{"version", database_.version ? nlohmann::json(*database_.version) : nullptr},
+                     {"steps_applied", 0},
+                     {"up_to_date", range.empty()},
+                     {"dry_run", true}},
+                    "dry run: nothing was changed");
     return ExitCode::ok;
   }
-  if (range.empty()) return report_up_to_date(database_, "");
+  if (range.empty()) return report_up_to_date(database_, range, "");
   if (!database_.tables_exist) tables_.ensure(*state_);
   return apply_under_lease(range);
 }
 
-void ApplyRun::check_dialect() {
-  const sql::Dialect server = detect_dialect(*state_);
-  if (server == plan_.dialect) return;
-  throw Failure(ExitCode::usage_error,
-                "the server speaks " + std::string(sql::to_string(server)) + " but " +
-                    plan_.root.string() + " is written for " +
-                    std::string(sql::to_string(plan_.dialect)),
-                "set \"dialect\": \"" + std::string(sql::to_string(server)) +
-                    "\" in dbmig.json or pass --dialect " + std::string(sql::to_string(server)));
-}
+void ApplyRun::check_dialect() { require_server_dialect(plan_, *state_); }
 
 // A recorded version or step history the directory does not contain is a
 // usage error (the same check and wording as status and verify); then
@@ -411,27 +427,33 @@ void ApplyRun::print_plan(const Range& range) const {
                       text);
     }
   }
-  if (range.empty()) reporter_.event("plan", {{"up_to_date", true}}, "nothing to apply");
+  if (range.empty()) {
+    reporter_.event("plan", {{"up_to_date", true}},
+                    "nothing to apply" + forward_only_note(options_, range));
+  }
 }
 
-ExitCode ApplyRun::report_up_to_date(const DatabaseState& state, std::string_view why) {
+ExitCode ApplyRun::report_up_to_date(const DatabaseState& state, const Range& range,
+                                     std::string_view why) {
   const std::string version = state.version.value_or("(none)");
+  const std::string forward_only = forward_only_note(options_, range);
   reporter_.event("done",
                   {{"version", state.version ? nlohmann::json(*state.version) : nlohmann::json()},
                    {"steps_applied", steps_applied_},
-                   {"up_to_date", true}},
-                  "up to date at " + version + std::string(why));
+                   {"up_to_date", true},
+                   {"forward_only", !forward_only.empty()}},
+                  "up to date at " + version + std::string(why) + forward_only);
   return ExitCode::ok;
 }
 
 ExitCode ApplyRun::apply_under_lease(Range range) {
   LeaseSettings settings{runner_, options_.lease_ttl, options_.lock_timeout};
   lease_ = std::make_unique<Lease>(*state_, tables_, settings, [this](const LeaseInfo& holder) {
-    reporter_.event(
-        "lease",
-        {{"holder", holder.owner.value_or("")}, {"expires_at", holder.expires_at.value_or("")}},
-        "waiting for the lease held by " + holder.owner.value_or("?") + " (until " +
-            holder.expires_at.value_or("?") + ")");
+    reporter_.event("lease",
+                    {{"holder", holder.owner.value_or("")},
+                     {"expires_at", iso_utc(holder.expires_at.value_or(""))}},
+                    "waiting for the lease held by " + holder.owner.value_or("?") + " (until " +
+                        iso_utc(holder.expires_at.value_or("?")) + ")");
   });
   try {
     database_ = tables_.read(*state_);
@@ -439,7 +461,7 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
     range = resolve(database_);
     if (range.empty()) {
       release_lease();
-      return report_up_to_date(database_, " (applied by another runner)");
+      return report_up_to_date(database_, range, " (applied by another runner)");
     }
     step_ = std::make_unique<db::Connection>(db::Connection::open(step_options_));
     lease_->start_heartbeat(heartbeat_options_, [this] {
@@ -487,6 +509,7 @@ void ApplyRun::apply_version(const PlannedVersion& version) {
 
 void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step, bool last) {
   throw_if_stopped();
+  step_start_ = steady_clock::now();
   const StepRecord* record = database_.find_step(version.name, step.file.number);
   if (record && record->state == StepState::verified) {
     if (last) fenced_write(*state_, *lease_, {tables_.advance_version_sql(version.name)});
@@ -494,6 +517,18 @@ void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step
     return;
   }
   load_targets(version, step, record);
+  const bool transactional = runs_in_one_transaction(step);
+  reporter_.event("step_start",
+                  {{"version", version.name},
+                   {"step", step.file.number},
+                   {"file", step.file.file_name},
+                   {"mode", transactional ? "transactional" : "non-transactional"}},
+                  version.name + " " + step.file.file_name + " starting (" +
+                      (transactional ? "one transaction" : "non-transactional") + ")");
+  reporter_.debug(step_label(version, step) + ": " +
+                  (transactional ? "one transaction, " : "non-transactional, ") +
+                  std::to_string(step.analysis.statements.size()) + " statement(s), " +
+                  std::to_string(step.analysis.changes.size()) + " proof(s)");
   if (runs_in_one_transaction(step)) {
     run_transactional(version, step, last);
   } else {
@@ -1296,12 +1331,20 @@ void ApplyRun::record_step(const PlannedVersion& version, const PlannedStep& ste
 
 void ApplyRun::fail_step(const PlannedVersion& version, const PlannedStep& step,
                          const std::string& message, const std::string& hint) {
+  record_failure(version, step, message);
+  throw Failure(ExitCode::runtime_failure, message, hint);
+}
+
+// The step's 'failed' record, with the time the step ran, and its line.
+void ApplyRun::record_failure(const PlannedVersion& version, const PlannedStep& step,
+                              const std::string& message) {
   reporter_.end_progress();
+  const milliseconds duration = elapsed_since(step_start_);
   StepWrite write = step_write(version, step, StepState::failed);
   write.error = message;
+  write.duration_ms = duration.count();
   fenced_write(*state_, *lease_, {tables_.write_step_sql(write)});
-  report_step(version, step, "failed", milliseconds{0});
-  throw Failure(ExitCode::runtime_failure, message, hint);
+  report_step(version, step, "failed", duration);
 }
 
 void ApplyRun::fail_on_db_error(const PlannedVersion& version, const PlannedStep& step,
@@ -1311,8 +1354,12 @@ void ApplyRun::fail_on_db_error(const PlannedVersion& version, const PlannedStep
                   step_label(version, step) + ": connection lost: " + describe_db_error(error),
                   "run dbmig apply again: it reads what was recorded and continues");
   }
-  fail_step(version, step, step_label(version, step) + ": " + describe_db_error(error),
-            "fix the step (or the data it needs), then run dbmig apply again");
+  record_failure(version, step, step_label(version, step) + ": " + describe_db_error(error));
+  ServerError server = server_error_of(step, error);
+  if (!server.statement.empty()) reporter_.debug("failing statement: " + server.statement);
+  throw DatabaseFailure(
+      ExitCode::runtime_failure, step_label(version, step) + ": " + error.fields().message,
+      "fix the step (or the data it needs), then run dbmig apply again", std::move(server));
 }
 
 // PostgreSQL: a concurrent build whose own statement failed (unique

@@ -32,11 +32,13 @@ struct ApplyOptions {
   milliseconds ddl_lock_timeout{5 * 1000};      // --ddl-lock-timeout: SET LOCAL lock_timeout
   milliseconds lease_ttl{15 * 1000};            // --lease-ttl
   StateReadHook on_state_read{};                // see StateReadHook
+  milliseconds wait_for_db{0};  // --wait-for-db: retry connecting for so long (0: do not)
 };
 
 struct StatusOptions {
   bool exit_code = false;  // --exit-code: 3 when anything is pending, failed or drifted
   StateReadHook on_state_read{};  // see StateReadHook
+  bool history = false;    // --history: also list the applied versions
 };
 
 }  // namespace dbmig::engine

@@ -5,6 +5,14 @@
 
 namespace dbmig::engine {
 
+namespace {
+
+// Events that are a command's result: printed under --quiet too (the plan
+// of a dry run, the final summary).
+bool is_result_event(std::string_view type) { return type == "done" || type == "plan"; }
+
+}  // namespace
+
 Reporter::Reporter(OutputOptions options, std::ostream& out, std::ostream& err)
     : options_(options), out_(out), err_(err) {}
 
@@ -21,7 +29,7 @@ void Reporter::event(std::string_view type, nlohmann::json fields, std::string_v
     write_json_line(std::move(object));
     return;
   }
-  if (options_.quiet) return;
+  if (options_.quiet && !is_result_event(type)) return;
   if (live_line_open_) {
     out_ << '\n';
     live_line_open_ = false;

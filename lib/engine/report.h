@@ -38,7 +38,7 @@ class Reporter {
 
   // An event of `type` ("step", "version", "plan", ...). JSON: one line
   // {"event": type, "time": ISO-8601 UTC, ...fields}. Text: `text` on stdout
-  // unless quiet.
+  // unless quiet; the result events ("plan", "done") also when quiet.
   void event(std::string_view type, nlohmann::json fields, std::string_view text);
 
   // A debug line: text mode with --verbose only; JSON: event "debug".

@@ -25,7 +25,7 @@ std::int64_t to_int(std::string_view text) {
 }  // namespace
 
 sql::Dialect detect_dialect(db::Connection& connection) {
-  const db::Result result = connection.exec("SELECT version()");
+  const db::Result result = connection.exec("SELECT pg_catalog.version()");
   const std::string_view version = result.rows() == 1 ? result.get(0, 0) : "";
   return version.find("CockroachDB") != std::string_view::npos ? sql::Dialect::cockroach
                                                                : sql::Dialect::postgres;

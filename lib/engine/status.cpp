@@ -6,10 +6,14 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/duration.h"
 #include "engine/commands.h"
+#include "engine/dialect_check.h"
+#include "engine/history.h"
 #include "engine/inspect.h"
 #include "engine/server.h"
 #include "engine/state.h"
+#include "engine/timestamp.h"
 
 namespace dbmig::engine {
 namespace {
@@ -130,12 +134,16 @@ bool has_failures(const StatusFindings& findings) {
   return false;
 }
 
+// Up to date: apply would have nothing to do and would not refuse.
+bool up_to_date(const StatusFindings& findings) {
+  return findings.pending.empty() && findings.drift.empty() &&
+         !blocks_deploy(findings.verify_files) && !has_failures(findings);
+}
+
 ExitCode exit_code_of(const StatusFindings& findings, const StatusOptions& options) {
   if (findings.version_problem) return ExitCode::usage_error;
   if (!options.exit_code) return ExitCode::ok;
-  const bool clean = findings.pending.empty() && findings.drift.empty() &&
-                     !blocks_deploy(findings.verify_files) && !has_failures(findings);
-  return clean ? ExitCode::ok : ExitCode::check_failed;
+  return up_to_date(findings) ? ExitCode::ok : ExitCode::check_failed;
 }
 
 json optional_text(const std::optional<std::string>& text) {
@@ -148,8 +156,8 @@ json record_json(const StepRecord& record) {
           {"file", record.file},
           {"state", to_string(record.state)},
           {"error", optional_text(record.error)},
-          {"started_at", record.started_at},
-          {"finished_at", optional_text(record.finished_at)},
+          {"started_at", iso_utc(record.started_at)},
+          {"finished_at", record.finished_at ? json(iso_utc(*record.finished_at)) : json(nullptr)},
           {"runner", record.runner}};
 }
 
@@ -188,6 +196,18 @@ json drift_json(const StatusFindings& findings) {
   return list;
 }
 
+json history_json(const migration::Plan& plan, const StatusFindings& findings) {
+  json list = json::array();
+  for (const AppliedVersion& applied : applied_history(plan, findings.state)) {
+    list.push_back({{"version", applied.version},
+                    {"applied_at", applied.applied_at ? json(*applied.applied_at) : json(nullptr)},
+                    {"duration_ms", applied.duration_ms},
+                    {"runner", applied.runner},
+                    {"steps", applied.steps}});
+  }
+  return list;
+}
+
 json document(const migration::Plan& plan, const ConnectionSettings& settings,
               const StatusFindings& findings, ExitCode code) {
   json verify_files = json::array();
@@ -216,13 +236,14 @@ json document(const migration::Plan& plan, const ConnectionSettings& settings,
           {"state_schema", settings.state_schema},
           {"state_tables", findings.state.tables_exist},
           {"current_version", optional_text(findings.state.version)},
-          {"up_to_date", findings.pending.empty()},
+          {"up_to_date", up_to_date(findings)},
+          {"history", history_json(plan, findings)},
           {"pending_versions", findings.pending_versions},
           {"pending", pending_json(findings)},
           {"in_progress", steps_json(findings, false)},
           {"failed", steps_json(findings, true)},
           {"lease", lease.held() ? json{{"owner", *lease.owner},
-                                        {"expires_at", optional_text(lease.expires_at)}}
+                                        {"expires_at", iso_utc(lease.expires_at.value_or(""))}}
                                  : json(nullptr)},
           {"drift", drift_json(findings)},
           {"verify_files", verify_files},
@@ -244,7 +265,7 @@ void write_state_lines(const StatusFindings& findings, std::ostream& out) {
   for (const StepRecord& record : findings.state.steps) {
     const std::string label = step_label(record.version, record.file);
     if (record.state == StepState::started) {
-      out << "in progress: " << label << " started at " << record.started_at << " by "
+      out << "in progress: " << label << " started at " << iso_utc(record.started_at) << " by "
           << record.runner << '\n';
     } else if (record.state == StepState::applied) {
       out << "in progress: " << label << " applied, awaiting verification (runner " << record.runner
@@ -258,7 +279,8 @@ void write_state_lines(const StatusFindings& findings, std::ostream& out) {
   }
   const LeaseInfo& lease = findings.state.lease;
   if (lease.held()) {
-    out << "lease: held by " << *lease.owner << " until " << lease.expires_at.value_or("?") << '\n';
+    out << "lease: held by " << *lease.owner << " until " << iso_utc(lease.expires_at.value_or("?"))
+        << '\n';
   }
 }
 
@@ -296,12 +318,40 @@ void write_problem_lines(const migration::Plan& plan, const StatusFindings& find
   }
 }
 
-std::string text(const migration::Plan& plan, const StatusFindings& findings) {
+// The last line: "up to date", or why not and what apply would do.
+std::string verdict(const StatusFindings& findings) {
+  if (!findings.drift.empty()) {
+    return "not up to date: drift: dbmig apply will refuse (exit 3) until the applied files are "
+           "restored, or apply anyway with --allow-drift";
+  }
+  if (up_to_date(findings)) return "up to date";
+  return "not up to date";
+}
+
+void write_history_lines(const migration::Plan& plan, const StatusFindings& findings,
+                         std::ostream& out) {
+  const std::vector<AppliedVersion> history = applied_history(plan, findings.state);
+  out << "history: " << plural(history.size(), "applied version")
+      << (history.empty() ? "" : ", oldest first") << '\n';
+  for (const AppliedVersion& applied : history) {
+    out << "  " << applied.version << "  "
+        << (applied.applied_at ? "applied " + *applied.applied_at + " in " +
+                                     format_duration(milliseconds{applied.duration_ms}) + " (" +
+                                     plural(static_cast<std::size_t>(applied.steps), "step") +
+                                     ") by " + applied.runner
+                               : std::string("recorded without step history"))
+        << '\n';
+  }
+}
+
+std::string text(const migration::Plan& plan, const StatusFindings& findings,
+                 const StatusOptions& options) {
   std::ostringstream out;
+  if (options.history) write_history_lines(plan, findings, out);
   write_state_lines(findings, out);
   write_pending_lines(findings, out);
   write_problem_lines(plan, findings, out);
-  out << (findings.pending.empty() ? "up to date" : "not up to date") << '\n';
+  out << verdict(findings) << '\n';
   return out.str();
 }
 
@@ -311,17 +361,15 @@ ExitCode status(const migration::Plan& plan, const ConnectionSettings& connectio
                 const StatusOptions& options, Reporter& reporter) {
   StatusFindings findings;
   inspect(plan, connection, options.on_state_read, findings);
-  if (findings.server_dialect != plan.dialect) {
-    reporter.diagnostic(
-        {.severity = Severity::warning,
-         .file = plan.root.string(),
-         .message = "the directory's dialect is " + std::string(to_string(plan.dialect)) +
-                    " but the server speaks " + std::string(to_string(findings.server_dialect)),
-         .hint = "set --dialect or \"dialect\" in dbmig.json"});
+  if (const auto mismatch = dialect_mismatch(plan, findings.server_dialect)) {
+    reporter.diagnostic({.severity = Severity::warning,
+                         .file = plan.root.string(),
+                         .message = mismatch->what(),
+                         .hint = mismatch->hint()});
   }
   if (findings.version_problem) reporter.diagnostic(*findings.version_problem);
   const ExitCode code = exit_code_of(findings, options);
-  reporter.result(document(plan, connection, findings, code), text(plan, findings));
+  reporter.result(document(plan, connection, findings, code), text(plan, findings, options));
   return code;
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/commands.h"
+#include "engine/dialect_check.h"
 #include "engine/inspect.h"
 #include "engine/server.h"
 #include "engine/state.h"
@@ -276,6 +277,21 @@ json proof_json(const Proof& proof) {
   return object;
 }
 
+// What to do next when a proof is false or could not run ("" when none).
+std::string hint(const std::vector<Proof>& proofs) {
+  if (count(proofs, Outcome::incomplete) > 0) {
+    return "an INCOMPLETE change was recorded as made but is not in the database now (dropped "
+           "or altered by hand, or an index left INVALID: dbmig status lists those); dbmig "
+           "never re-runs an applied version: make the change again in a new version (dbmig "
+           "new NAME), then dbmig apply";
+  }
+  if (count(proofs, Outcome::error) > 0) {
+    return "a proof query failed: fix the cause shown (permissions, connection), then run dbmig "
+           "verify again";
+  }
+  return "";
+}
+
 json document(const migration::Plan& plan, const DatabaseState& state,
               const std::vector<Proof>& proofs, ExitCode code) {
   json list = json::array();
@@ -289,6 +305,7 @@ json document(const migration::Plan& plan, const DatabaseState& state,
             {"incomplete", count(proofs, Outcome::incomplete)},
             {"superseded", count(proofs, Outcome::superseded)},
             {"error", count(proofs, Outcome::error)}}},
+          {"hint", hint(proofs)},
           {"error", nullptr},
           {"exit_code", static_cast<int>(code)}};
 }
@@ -317,16 +334,8 @@ std::string text(const DatabaseState& state, const std::vector<Proof>& proofs) {
       << count(proofs, Outcome::proved) << " proved, " << count(proofs, Outcome::incomplete)
       << " incomplete, " << count(proofs, Outcome::superseded) << " superseded, "
       << count(proofs, Outcome::error) << " failed to run\n";
+  if (!hint(proofs).empty()) out << "hint: " << hint(proofs) << '\n';
   return out.str();
-}
-
-void require_matching_dialect(const migration::Plan& plan, db::Connection& connection) {
-  const sql::Dialect server = detect_dialect(connection);
-  if (server == plan.dialect) return;
-  throw Failure(ExitCode::usage_error,
-                "the server speaks " + std::string(sql::to_string(server)) +
-                    " but the directory's dialect is " + std::string(sql::to_string(plan.dialect)),
-                "set --dialect or \"dialect\" in dbmig.json");
 }
 
 void warn_about_verify_files(const migration::Plan& plan, Reporter& reporter) {
@@ -362,7 +371,7 @@ ExitCode verify(const migration::Plan& plan, const ConnectionSettings& connectio
                 Reporter& reporter) {
   warn_about_verify_files(plan, reporter);
   db::Connection connection = connect_for_reading(connection_settings, false);
-  require_matching_dialect(plan, connection);
+  require_server_dialect(plan, connection);
   const DatabaseState state = StateTables(connection_settings.state_schema).read(connection);
   if (auto problem = unknown_version_problem(plan, state)) {
     throw Failure(ExitCode::usage_error, problem->message, problem->hint);

@@ -214,7 +214,8 @@ std::expected<Plan, std::vector<Diagnostic>> build_plan(const fs::path& root,
   if (!dir) return std::unexpected(std::move(dir.error()));
   Plan plan;
   plan.root = root;
-  plan.dialect = options.dialect.value_or(dir->settings.dialect.value_or(sql::Dialect::postgres));
+  plan.directory_dialect = dir->settings.dialect.value_or(sql::Dialect::postgres);
+  plan.dialect = options.dialect.value_or(plan.directory_dialect);
   // Versions are planned side by side (reading, hashing and lexing are most
   // of a validation's time); diagnostics are merged in version order.
   plan.versions.resize(dir->versions.size());

@@ -48,6 +48,9 @@ struct PlannedVersion {
 struct Plan {
   std::filesystem::path root;
   sql::Dialect dialect = sql::Dialect::postgres;
+  // The dialect the directory itself is written for (dbmig.json, else
+  // postgres): differs from `dialect` when --dialect overrides it.
+  sql::Dialect directory_dialect = sql::Dialect::postgres;
   std::vector<PlannedVersion> versions;  // oldest first
   // Every warning of every step, in version order: the union of the steps'
   // `warnings` (errors make build_plan fail).

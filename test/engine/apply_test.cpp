@@ -15,6 +15,7 @@
 #include "db/error.h"
 #include "engine/commands.h"
 #include "support/apply_harness.h"
+#include "support/json_schema.h"
 #include "support/pg_server.h"
 
 namespace dbmig::engine {
@@ -380,6 +381,7 @@ TEST_F(ApplyTest, JsonModePrintsOneEventObjectPerLine) {
   const ApplyOutcome outcome =
       run_apply(tree.plan(), conninfo(), test::fast_apply_options(), "dbmig", output);
   ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  test::expect_valid_engine_json(outcome.out);
   std::vector<nlohmann::json> events;
   std::istringstream lines(outcome.out);
   for (std::string line; std::getline(lines, line);) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/cli_run.h"
 #include "support/file_tree.h"
 #include "support/pg_server.h"
 #include "support/process.h"
@@ -23,14 +24,9 @@ using test::TempTree;
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 
+// Every --json run's output is validated against docs/json-schema.
 ProcessResult dbmig(const std::vector<std::string>& arguments, const Env& env = {}) {
-  test::ProcessOptions options;
-  options.argv = {DBMIG_EXECUTABLE};
-  options.argv.insert(options.argv.end(), arguments.begin(), arguments.end());
-  options.env = env;
-  options.unset_env = {"DATABASE_URL", "DBMIG_DIR",  "PGHOST",     "PGPORT",
-                       "PGUSER",       "PGDATABASE", "PGPASSWORD", "PGSERVICE"};
-  return test::run_process(options, 2min);
+  return test::run_dbmig(arguments, env);
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -181,7 +177,9 @@ TEST(Cli, RefusedConnectionExitsOneWithAClearMessage) {
   }
   const ProcessResult as_json = dbmig({"apply", "--json", "--dir", dir, "--db", conninfo});
   EXPECT_EQ(as_json.exit_code, 1);
-  const json error = json::parse(as_json.out);
+  const std::string last_line =
+      as_json.out.substr(as_json.out.rfind('\n', as_json.out.size() - 2) + 1);
+  const json error = json::parse(last_line);
   EXPECT_EQ(error.at("event"), "error") << as_json.out;
   EXPECT_EQ(error.at("exit_code"), 1) << as_json.out;
   EXPECT_EQ(error.at("database"), conninfo) << as_json.out;

@@ -9,6 +9,7 @@
 #include "engine/commands.h"
 #include "engine/state.h"
 #include "support/apply_harness.h"
+#include "support/json_schema.h"
 #include "support/pg_server.h"
 
 namespace dbmig::engine {
@@ -44,6 +45,7 @@ class StatusTest : public test::DatabaseTest {
     run.code = engine::status(plan, {.conninfo = conninfo(), .state_schema = "dbmig"},
                               {.exit_code = exit_code}, reporter);
     if (as_json) {
+      test::expect_valid_engine_json(out.str());
       run.document = last_line_json(out.str());
     } else {
       run.text = out.str();
