@@ -64,7 +64,9 @@ TEST_F(MessagesTest, AWrongDialectIsSaidFirstAndNeverAdvisesRewritingVerifyFiles
        {{"0001-t/up.sql", kCreateTable}, {"0002-index/up.sql", kIndex}},
        true,
        {"--dialect", "cockroach"},
-       "dbmig: error: dialect mismatch: --dialect says cockroach but",
+       // apply compares the server's dialect when it connects, before it reads
+       // any verify file (SPEC 7 lets it skip those of verified steps).
+       "dbmig: error: dialect mismatch: the server speaks postgres but --dialect says cockroach",
        "leave out --dialect cockroach"},
       {"a cockroach directory with missing verify files, on postgres",
        {{"dbmig.json", R"({"dialect": "cockroach"})"},
@@ -341,7 +343,7 @@ TEST(Messages, NewCreatesTheNextVersionPaddedAsTheTreeIsOrRefuses) {
       {{}, "bad name", 2, "the name holds a character other than"},
       {{}, "a/b", 2, "the name holds a character other than"},
       {{}, ".x", 2, "starts with '-' or '.'"},
-      {{}, "", 2, "the name is empty"},
+      {{}, "", 2, "NAME: the value is empty"},
       {{{"dbmig.json", R"({"versions": ["a"]})"}, {"a/up.sql", kCreateTable}},
        "b",
        2,

@@ -161,7 +161,8 @@ TEST_F(SecretsTest, NoCommandPrintsAnyPartOfAMalformedOrRefusedConninfosPassword
 TEST_F(SecretsTest, APasswordInDbWarnsOnceInTextAndJsonAndNotFromDatabaseUrl) {
   const std::string url = "postgresql://alice:" + kPassword +
                           "@127.0.0.1:" + std::to_string(test::pick_free_port()) + "/db";
-  for (const std::string command : {"apply", "status", "verify", "generate-verify"}) {
+  // generate-verify takes no --db (it never connects).
+  for (const std::string command : {"apply", "status", "verify"}) {
     const ProcessResult text = run_checked(command, {}, url, false);
     EXPECT_EQ(count(text.err, "warning: " + kPasswordWarning), 1u) << command << text.err;
     EXPECT_TRUE(contains(text.err, "DATABASE_URL")) << text.err;
