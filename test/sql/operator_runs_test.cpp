@@ -26,9 +26,12 @@ std::string describe(const std::expected<std::vector<Token>, ScanError>& result,
            result.error().message.substr(0, result.error().message.find(" at or near"));
   }
   std::string out;
+  // Appended piece by piece: g++ 12 -O2 misreads `"[" + std::string(...)` as
+  // a memcpy of an impossible size (-Wstringop-overflow, a known false positive).
   for (const Token& token : *result) {
-    out += "[" + std::string(token.text(source)) + "|" + std::to_string(token.raw) + "|" +
-           std::to_string(static_cast<int>(token.kind)) + "]";
+    out.append("[").append(token.text(source)).append("|");
+    out.append(std::to_string(token.raw)).append("|");
+    out.append(std::to_string(static_cast<int>(token.kind))).append("]");
   }
   return out;
 }
