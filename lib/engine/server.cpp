@@ -49,6 +49,22 @@ std::string index_on_table(db::Connection& connection, const std::string& table_
       .value_or("0");
 }
 
+namespace {
+
+// The IndexState of the first row of a look-up that selects the index's
+// OID, its table's OID, indisvalid, indisready and indislive, in that order.
+IndexState index_state_of(const db::Result& result) {
+  IndexState state;
+  state.oid = result.get(0, 0);
+  state.table_oid = result.get(0, 1);
+  state.valid = result.get_bool(0, 2);
+  state.ready = result.get_bool(0, 3);
+  state.live = result.get_bool(0, 4);
+  return state;
+}
+
+}  // namespace
+
 std::optional<IndexState> find_index(db::Connection& connection, const sql::ObjectOids& oids) {
   if (oids.object == "0") return std::nullopt;
   const std::string eq = sql::pg_operator("=");
@@ -58,13 +74,7 @@ std::optional<IndexState> find_index(db::Connection& connection, const sql::Obje
           eq + "CAST($1 AS pg_catalog.oid) AND i.indrelid" + eq + "CAST($2 AS pg_catalog.oid)",
       {oids.object, oids.table});
   if (result.rows() == 0) return std::nullopt;
-  IndexState state;
-  state.oid = result.get(0, 0);
-  state.table_oid = result.get(0, 1);
-  state.valid = result.get_bool(0, 2);
-  state.ready = result.get_bool(0, 3);
-  state.live = result.get_bool(0, 4);
-  return state;
+  return index_state_of(result);
 }
 
 std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql::ObjectOids& oids,
@@ -132,13 +142,7 @@ std::optional<IndexState> find_index(db::Connection& connection, const sql::Chan
           eq + "i.indexrelid WHERE " + where,
       {by_table ? regclass_text(change.table) : regclass_text(index_name), change.object.name});
   if (result.rows() == 0) return std::nullopt;
-  IndexState state;
-  state.oid = result.get(0, 0);
-  state.table_oid = result.get(0, 1);
-  state.valid = result.get_bool(0, 2);
-  state.ready = result.get_bool(0, 3);
-  state.live = result.get_bool(0, 4);
-  return state;
+  return index_state_of(result);
 }
 
 std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql::Change& change,
