@@ -287,6 +287,10 @@ class ApplyRun {
   // by an earlier run, or resolved on the step connection right after the
   // statement that makes the change (under the step's own search_path).
   std::vector<std::optional<sql::ObjectOids>> targets_;
+  // Per change of the current step, the backend last seen building its
+  // index (0: none seen): its build is over only once that backend has left
+  // the transaction that marks the index valid.
+  std::vector<int> builders_;
   std::unique_ptr<Lease> lease_;
   DatabaseState database_;
   std::thread watcher_;
@@ -812,6 +816,7 @@ std::vector<sql::Change> ApplyRun::prepare_index_changes(const PlannedVersion& v
     const sql::ObjectOids& oids = target_of(step, change);
     const auto index = find_index(*state_, oids);
     if (const auto build = find_index_build(*state_, oids, index)) {
+      builders_[index_of(step, change)] = build->pid;
       reporter_.event(
           "progress",
           {{"version", version.name}, {"file", step.file.file_name}, {"pid", build->pid}},
@@ -1203,10 +1208,16 @@ void ApplyRun::check_index_progress(const PlannedVersion& version, const Planned
   const sql::ObjectOids& oids = target_of(step, change);
   const auto index = index_change ? find_index(*state_, oids) : std::nullopt;
   const auto build = find_index_build(*state_, oids, index);
+  int& builder = builders_[index_of(step, change)];
   if (build) {
+    builder = build->pid;
     report_build(version, step, *build);
     return;
   }
+  // The build has left pg_stat_progress_create_index; the transaction that
+  // marks the index valid may not have committed yet.
+  if (builder != 0 && backend_in_transaction(*state_, builder)) return;
+  builder = 0;
   if (!index_change) {
     fail_step(version, step,
               step_label(version, step) + ": " + sql::describe_change(change, plan_.dialect) +
@@ -1227,6 +1238,7 @@ void ApplyRun::check_index_progress(const PlannedVersion& version, const Planned
 void ApplyRun::load_targets(const PlannedVersion& version, const PlannedStep& step,
                             const StepRecord* record) {
   targets_.assign(step.analysis.changes.size(), std::nullopt);
+  builders_.assign(step.analysis.changes.size(), 0);
   if (plan_.dialect != sql::Dialect::postgres || record == nullptr) return;
   if (record->sha256 != step.sha256 || !record->object_oids ||
       record->object_oids->size() != targets_.size()) {

@@ -76,6 +76,13 @@ struct IndexBuild {
                                                          const sql::ObjectOids& oids,
                                                          const std::optional<IndexState>& index);
 
+// Whether backend `pid` is inside a transaction (holds its virtual
+// transaction ID lock). A concurrent build leaves
+// pg_stat_progress_create_index before the transaction that marks its index
+// valid commits: while its backend is still in that transaction, the build
+// is not over. Throws db::DbError.
+[[nodiscard]] bool backend_in_transaction(db::Connection& connection, int pid);
+
 // "building index: 1200/5000 blocks" -- a progress line for `build`.
 [[nodiscard]] std::string describe_build(const IndexBuild& build);
 

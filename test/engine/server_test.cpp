@@ -55,6 +55,24 @@ TEST(DescribeBuild, ShowsPhaseAndCounters) {
             "index build in progress (backend 42; details need pg_read_all_stats)");
 }
 
+// A concurrent build leaves pg_stat_progress_create_index before its last
+// transaction commits: apply keeps waiting while the builder's backend is
+// still inside a transaction, and only then judges the index.
+TEST_F(ServerTest, TellsWhetherABackendIsInsideATransaction) {
+  auto observer = test::connect_to(conninfo());
+  auto other = test::connect_to(conninfo());
+  const int pid = std::stoi(other->query_value("SELECT pg_backend_pid()").value_or("0"));
+  ASSERT_NE(pid, 0);
+  EXPECT_FALSE(backend_in_transaction(*observer, pid));
+  other->exec("BEGIN");
+  other->exec("SELECT 1");
+  EXPECT_TRUE(backend_in_transaction(*observer, pid));
+  other->exec("COMMIT");
+  EXPECT_FALSE(backend_in_transaction(*observer, pid));
+  other.reset();
+  EXPECT_FALSE(backend_in_transaction(*observer, pid));
+}
+
 TEST_F(ServerTest, DetectsPostgres) {
   auto connection = test::connect_to(conninfo());
   EXPECT_EQ(detect_dialect(*connection), sql::Dialect::postgres);
