@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "support/corpus.h"
 #include "support/file_tree.h"
 
 namespace dbmig::migration {
@@ -289,8 +290,9 @@ TEST(LoadDirectory, MissingRootIsAnError) {
 }
 
 TEST(LoadDirectory, ReadsTheOmicronCorpus) {
+  DBMIG_REQUIRE_CORPUS(corpus, "omicron-crdb");
   const auto started = std::chrono::steady_clock::now();
-  const auto dir = load_directory(DBMIG_SHARED_DIR "/corpora/omicron-crdb");
+  const auto dir = load_directory(corpus);
   const auto elapsed = std::chrono::steady_clock::now() - started;
   ASSERT_TRUE(dir.has_value()) << format_all(dir.error());
   std::size_t steps = 0;

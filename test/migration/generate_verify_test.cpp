@@ -7,6 +7,7 @@
 
 #include "core/text.h"
 #include "migration/verify_file.h"
+#include "support/corpus.h"
 #include "support/file_tree.h"
 
 namespace dbmig::migration {
@@ -129,7 +130,7 @@ std::size_t count_steps(const Plan& plan, bool with_changes_only) {
 }
 
 TEST(GenerateVerify, OmicronCorpusRoundTrip) {
-  const fs::path corpus = DBMIG_SHARED_DIR "/corpora/omicron-crdb";
+  DBMIG_REQUIRE_CORPUS(corpus, "omicron-crdb");
   const TempTree tree;
   fs::copy(corpus, tree.root(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
 
@@ -163,7 +164,8 @@ TEST(GenerateVerify, OmicronCorpusRoundTrip) {
 }
 
 TEST(BuildPlan, OmicronCorpusInPlace) {
-  const auto plan = build_plan(DBMIG_SHARED_DIR "/corpora/omicron-crdb", {});
+  DBMIG_REQUIRE_CORPUS(corpus, "omicron-crdb");
+  const auto plan = build_plan(corpus, {});
   ASSERT_TRUE(plan.has_value()) << format_all(plan.error());
   EXPECT_EQ(count_steps(*plan, false), 664U);
 }

@@ -15,6 +15,7 @@
 
 #include "core/diagnostic.h"
 #include "core/text.h"
+#include "support/corpus.h"
 
 namespace dbmig::sql {
 namespace {
@@ -310,9 +311,8 @@ TEST(SplitStatements, ReportsEveryErrorWithPositionAndHint) {
 // ---------------------------------------------------------------------------
 // Corpus and oracle
 
-std::vector<std::filesystem::path> corpus_files() {
+std::vector<std::filesystem::path> corpus_files(const std::filesystem::path& root) {
   std::vector<std::filesystem::path> files;
-  const std::filesystem::path root = DBMIG_SHARED_DIR "/corpora/omicron-crdb";
   for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
     if (entry.is_regular_file() && entry.path().extension() == ".sql") {
       files.push_back(entry.path());
@@ -407,7 +407,8 @@ std::string oracle_disagreement(const std::string& source) {
 }
 
 TEST(SplitStatements, SplitsEveryCorpusFileWithoutError) {
-  const auto files = corpus_files();
+  DBMIG_REQUIRE_CORPUS(root, "omicron-crdb");
+  const auto files = corpus_files(root);
   ASSERT_EQ(files.size(), 664u);
   std::size_t total = 0;
   for (const auto& path : files) {
@@ -425,7 +426,8 @@ TEST(SplitStatements, SplitsEveryCorpusFileWithoutError) {
 }
 
 TEST(SplitStatements, AgreesWithLibpgQueryOnTheCorpus) {
-  const auto files = corpus_files();
+  DBMIG_REQUIRE_CORPUS(root, "omicron-crdb");
+  const auto files = corpus_files(root);
   ASSERT_EQ(files.size(), 664u);
   for (const auto& path : files) {
     const auto text = read_file(path.string());

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "core/text.h"
+#include "support/corpus.h"
 
 namespace dbmig::sql {
 namespace {
@@ -246,7 +247,7 @@ std::vector<CorpusStep> corpus_steps(const std::filesystem::path& root) {
 }
 
 TEST(AnalyzeStep, OmicronCorpusHasNoErrorsOnCockroach) {
-  const std::filesystem::path root = DBMIG_SHARED_DIR "/corpora/omicron-crdb";
+  DBMIG_REQUIRE_CORPUS(root, "omicron-crdb");
   ASSERT_TRUE(std::filesystem::exists(root / "dbmig.json")) << root;
   const auto steps = corpus_steps(root);
   std::size_t statements = 0;
