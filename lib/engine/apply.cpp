@@ -20,11 +20,12 @@
 // per step: version, step, file, action, duration_ms), "wait_for_db"
 // (wait_for_db.h), "retry", "repair", "progress", "version" (a version
 // recorded), "done" (final summary: version, steps_applied, up_to_date).
-#include <algorithm>
-#include <atomic>
-
+//
+// This file decides what to apply and runs the loop over versions; the
+// stages of one step are in the other apply_*.cpp files (apply_run.h).
 #include "core/duration.h"
 #include "engine/apply_run.h"
+#include "engine/compare.h"
 #include "engine/dialect_check.h"
 #include "engine/inspect.h"
 #include "engine/interrupt.h"
@@ -34,11 +35,6 @@
 
 namespace dbmig::engine {
 namespace {
-
-using migration::PlannedStep;
-using migration::PlannedVersion;
-using std::chrono::milliseconds;
-using std::chrono::steady_clock;
 
 // SPEC 6 "Forward only": the text said when --to names a version older than
 // the recorded one ("" otherwise); such a run changes nothing and exits 0.
@@ -77,7 +73,7 @@ ExitCode ApplyRun::run() {
                   runner_ + ", state schema " + tables_.schema());
   database_ = tables_.read(*state_);
   if (options_.on_state_read) options_.on_state_read(database_);
-  const Range range = resolve(database_);
+  const Range range = resolve();
   report_step_warnings(range);
   if (options_.dry_run) {
     print_plan(range);
@@ -96,56 +92,32 @@ ExitCode ApplyRun::run() {
 
 void ApplyRun::check_dialect() { require_server_dialect(plan_, *state_); }
 
-// A recorded version or step history the directory does not contain is a
-// usage error (the same check and wording as status and verify); then
-// applied steps whose files changed are drift.
-Range ApplyRun::resolve(const DatabaseState& state) {
-  if (auto problem = unknown_version_problem(plan_, state)) {
+// Compares the plan with database_ (compare.h). A recorded version or step
+// history the directory does not contain is a usage error (the same check
+// and wording as status and verify); then applied steps whose files changed
+// are drift.
+Range ApplyRun::resolve() {
+  comparison_ = compare_plan(plan_, database_);
+  if (const auto& problem = comparison_.unknown_version_problem) {
     throw Failure(ExitCode::usage_error, problem->message + " (" + plan_.root.string() + ")",
                   problem->hint);
   }
-  const std::size_t first = first_pending(state);
-  check_history(state);
-  return Range{first, end_of_range()};
+  check_history();
+  return Range{comparison_.first_pending, end_of_range()};
 }
 
-// Index of the first version after the recorded one (the recorded version is
-// known to be in the plan: resolve checked it).
-std::size_t ApplyRun::first_pending(const DatabaseState& state) const {
-  if (!state.version) return 0;
-  return *plan_.find_version(*state.version) + 1;
-}
-
-// Applied or verified steps whose file changed (or vanished) are drift
-// (every recorded version is in the plan: resolve checked it).
-void ApplyRun::check_history(const DatabaseState& state) {
-  std::vector<std::string> drift;
-  for (const StepRecord& record : state.steps) {
-    const auto known =
-        std::find_if(plan_.versions.begin(), plan_.versions.end(),
-                     [&](const PlannedVersion& v) { return v.name == record.version; });
-    if (known == plan_.versions.end()) continue;
-    if (record.state != StepState::applied && record.state != StepState::verified) continue;
-    const auto step =
-        std::find_if(known->steps.begin(), known->steps.end(),
-                     [&](const PlannedStep& s) { return s.file.number == record.step; });
-    if (step == known->steps.end()) {
-      drift.push_back(record.version + "/" + record.file + " was applied but no longer exists");
-    } else if (step->sha256 != record.sha256) {
-      drift.push_back(record.version + "/" + step->file.file_name +
-                      " changed since it was applied (sha256 " + record.sha256.substr(0, 12) +
-                      "... now " + step->sha256.substr(0, 12) + "...)");
-    }
-  }
-  if (drift.empty()) return;
+// Applied or verified steps whose file changed (or vanished) are drift.
+void ApplyRun::check_history() {
+  if (comparison_.drifted.empty()) return;
   if (!options_.allow_drift) {
     std::string message = "drift: applied steps differ from the directory:";
-    for (const std::string& line : drift) message += "\n  " + line;
+    for (const DriftedStep& drift : comparison_.drifted) message += "\n  " + describe_drift(drift);
     throw Failure(ExitCode::check_failed, message,
                   "restore the applied files, or pass --allow-drift to apply anyway");
   }
-  for (const std::string& line : drift) {
-    reporter_.diagnostic(Diagnostic{Severity::warning, "", 0, 0, "drift: " + line, ""});
+  for (const DriftedStep& drift : comparison_.drifted) {
+    reporter_.diagnostic(
+        Diagnostic{Severity::warning, "", 0, 0, "drift: " + describe_drift(drift), ""});
   }
 }
 
@@ -164,10 +136,10 @@ std::size_t ApplyRun::end_of_range() const {
 void ApplyRun::report_step_warnings(const Range& range) const {
   for (std::size_t v = range.first; v < range.end; ++v) {
     const PlannedVersion& version = plan_.versions[v];
-    for (const PlannedStep& step : version.steps) {
-      const StepRecord* record = database_.find_step(version.name, step.file.number);
+    for (std::size_t s = 0; s < version.steps.size(); ++s) {
+      const StepRecord* record = comparison_.record_of(v, s);
       if (record && record->state == StepState::verified) continue;
-      for (const Diagnostic& warning : step.warnings) reporter_.diagnostic(warning);
+      for (const Diagnostic& warning : version.steps[s].warnings) reporter_.diagnostic(warning);
     }
   }
 }
@@ -175,8 +147,9 @@ void ApplyRun::report_step_warnings(const Range& range) const {
 void ApplyRun::print_plan(const Range& range) const {
   for (std::size_t v = range.first; v < range.end; ++v) {
     const PlannedVersion& version = plan_.versions[v];
-    for (const PlannedStep& step : version.steps) {
-      const StepRecord* record = database_.find_step(version.name, step.file.number);
+    for (std::size_t s = 0; s < version.steps.size(); ++s) {
+      const PlannedStep& step = version.steps[s];
+      const StepRecord* record = comparison_.record_of(v, s);
       const std::string mode =
           runs_in_one_transaction(step) ? "transactional" : "non-transactional";
       std::string text =
@@ -228,7 +201,7 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
   try {
     database_ = tables_.read(*state_);
     upgrade_state_tables();
-    range = resolve(database_);
+    range = resolve();
     if (range.empty()) {
       release_lease();
       return report_up_to_date(database_, range, " (applied by another runner)");
@@ -238,7 +211,7 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
       if (in_transaction_.load()) step_->cancel();
     });
     start_watcher();
-    for (std::size_t v = range.first; v < range.end; ++v) apply_version(plan_.versions[v]);
+    for (std::size_t v = range.first; v < range.end; ++v) apply_version(v);
   } catch (...) {
     release_lease();
     throw;
@@ -267,21 +240,23 @@ void ApplyRun::upgrade_state_tables() {
   database_ = tables_.read(*state_);
 }
 
-void ApplyRun::apply_version(const PlannedVersion& version) {
+void ApplyRun::apply_version(std::size_t index) {
+  const PlannedVersion& version = plan_.versions[index];
   const auto start = steady_clock::now();
-  for (std::size_t i = 0; i < version.steps.size(); ++i) {
-    apply_step(version, version.steps[i], i + 1 == version.steps.size());
-  }
+  for (std::size_t i = 0; i < version.steps.size(); ++i) apply_step({index, i});
   reporter_.event("version",
                   {{"version", version.name}, {"duration_ms", elapsed_since(start).count()}},
                   version.name + " recorded (" + format_duration(elapsed_since(start)) + ")");
 }
 
-void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step, bool last) {
+void ApplyRun::apply_step(StepPosition position) {
   throw_if_stopped();
+  const PlannedVersion& version = plan_.versions[position.version];
+  const PlannedStep& step = version.steps[position.step];
+  const bool last = position.step + 1 == version.steps.size();
   const StepContext current{.version = version,
                             .step = step,
-                            .record = database_.find_step(version.name, step.file.number),
+                            .record = comparison_.record_of(position.version, position.step),
                             .label = step_label(version.name, step.file.file_name),
                             .last = last,
                             .start = steady_clock::now()};

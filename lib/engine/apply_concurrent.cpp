@@ -13,12 +13,9 @@
 #include "sql/verify_query.h"
 
 namespace dbmig::engine {
-namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
-
-}  // namespace
 
 // Changes whose build an earlier run started (and that is still running)
 // are waited for first; their statements are not issued again. The other
@@ -39,12 +36,12 @@ void ApplyRun::run_non_transactional(const StepContext& current) {
     const int resume_from = current.record && current.record->sha256 == current.step.sha256
                                 ? current.record->progress
                                 : 0;
-    record_step(current, StepState::started, std::nullopt, false, resume_from);
+    record_step(current, StepState::started, std::nullopt, resume_from);
     executed = execute_statements(current, awaited, since, resume_from);
-    record_step(current, StepState::applied, std::nullopt, false);
+    record_step(current, StepState::applied, std::nullopt);
   }
   wait_for_proofs(current, current.step.analysis.changes, since);
-  record_step(current, StepState::verified, elapsed_since(start).count(), current.last);
+  record_step(current, StepState::verified, elapsed_since(start).count());
   report_step(current, executed ? "applied and verified" : "verified", elapsed_since(start));
 }
 
@@ -119,29 +116,8 @@ bool ApplyRun::execute_statements(const StepContext& current,
   };
   bool executed = false;
   const sql::Statement* running = nullptr;
-  // Progress while the step connection is busy with a statement that waits
-  // for its change (the state connection is idle meanwhile); informational:
-  // a report's database errors are ignored, the statement's result decides.
   PeriodicTask monitor;
-  if (!current.step.analysis.changes.empty()) {
-    // The monitor's own copy of what to watch (the statements' thread
-    // resolves targets_ meanwhile).
-    std::vector<sql::ObjectOids> watched;
-    if (plan_.dialect == sql::Dialect::postgres) {
-      for (std::size_t i = 0; i < current.step.analysis.changes.size(); ++i) {
-        watched.push_back(targets_[i] ? *targets_[i]
-                                      : resolve_change(*step_, current.step.analysis.changes[i]));
-      }
-    }
-    monitor.start(std::chrono::seconds(1), [this, &current, &since, watched = std::move(watched)] {
-      try {
-        report_running_changes(current, since, watched);
-      } catch (const std::exception&) {
-        // Informational only; the statement's own result decides.
-      }
-      return true;
-    });
-  }
+  monitor_progress(current, since, monitor);
   try {
     for (std::size_t i = 0; i < current.step.analysis.statements.size(); ++i) {
       const sql::Statement& statement = current.step.analysis.statements[i];
@@ -163,6 +139,32 @@ bool ApplyRun::execute_statements(const StepContext& current,
   }
   reset_session();
   return executed;
+}
+
+// Progress while the step connection is busy with a statement that waits
+// for its change (the state connection is idle meanwhile), every second on
+// `monitor`'s thread; informational: a report's errors are ignored, the
+// statement's own result decides.
+void ApplyRun::monitor_progress(const StepContext& current, const std::string& since,
+                                PeriodicTask& monitor) {
+  if (current.step.analysis.changes.empty()) return;
+  // The monitor's own copy of what to watch (the statements' thread
+  // resolves targets_ meanwhile).
+  std::vector<sql::ObjectOids> watched;
+  if (plan_.dialect == sql::Dialect::postgres) {
+    for (std::size_t i = 0; i < current.step.analysis.changes.size(); ++i) {
+      watched.push_back(targets_[i] ? *targets_[i]
+                                    : resolve_change(*step_, current.step.analysis.changes[i]));
+    }
+  }
+  monitor.start(std::chrono::seconds(1), [this, &current, &since, watched = std::move(watched)] {
+    try {
+      report_running_changes(current, since, watched);
+    } catch (const std::exception&) {
+      // Informational only.
+    }
+    return true;
+  });
 }
 
 // How a statement of a non-transactional step commits (SPEC 9): a session

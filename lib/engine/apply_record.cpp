@@ -31,14 +31,16 @@ StepWrite ApplyRun::step_write(const StepContext& current, StepState state) cons
   return write;
 }
 
+// The step's row in `state`; a 'verified' row of the version's last step
+// also advances the version, in the same fenced write.
 void ApplyRun::record_step(const StepContext& current, StepState state,
-                           std::optional<std::int64_t> duration_ms, bool advance,
-                           std::optional<int> progress) {
+                           std::optional<std::int64_t> duration_ms, std::optional<int> progress) {
   StepWrite write = step_write(current, state);
   write.duration_ms = duration_ms;
   write.progress = progress;
   std::vector<std::string> statements{tables_.write_step_sql(write)};
-  if (advance) statements.push_back(tables_.advance_version_sql(current.version.name));
+  if (state == StepState::verified && current.last)
+    statements.push_back(tables_.advance_version_sql(current.version.name));
   fenced_write(*state_, *lease_, statements);
 }
 

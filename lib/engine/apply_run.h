@@ -23,6 +23,7 @@
 
 #include "db/connection.h"
 #include "engine/commands.h"
+#include "engine/compare.h"
 #include "engine/lease.h"
 #include "engine/periodic_task.h"
 #include "engine/server.h"
@@ -76,9 +77,8 @@ class ApplyRun {
 
   // Deciding what to apply (apply.cpp).
   void check_dialect();
-  Range resolve(const DatabaseState& state);
-  std::size_t first_pending(const DatabaseState& state) const;
-  void check_history(const DatabaseState& state);
+  Range resolve();
+  void check_history();
   std::size_t end_of_range() const;
   void print_plan(const Range& range) const;
   void report_step_warnings(const Range& range) const;
@@ -87,8 +87,8 @@ class ApplyRun {
   // The loop over versions under the lease (apply.cpp).
   ExitCode apply_under_lease(Range range);
   void upgrade_state_tables();
-  void apply_version(const PlannedVersion& version);
-  void apply_step(const PlannedVersion& version, const PlannedStep& step, bool last);
+  void apply_version(std::size_t index);
+  void apply_step(StepPosition position);
   bool runs_in_one_transaction(const PlannedStep& step) const;
   void throw_if_stopped() const;
 
@@ -126,6 +126,8 @@ class ApplyRun {
   std::vector<sql::Change> earlier_jobs_running(const PlannedStep& step, const StepRecord* record);
   bool execute_statements(const StepContext& current, const std::vector<sql::Change>& awaited,
                           const std::string& since, int resume_from);
+  void monitor_progress(const StepContext& current, const std::string& since,
+                        PeriodicTask& monitor);
   enum class StatementMode { session, fenced, autocommit };
   StatementMode mode_of(const PlannedStep& step, std::size_t index) const;
   void run_statement(const StepContext& current, std::size_t index);
@@ -151,7 +153,7 @@ class ApplyRun {
   // Recording and failing (apply_record.cpp).
   StepWrite step_write(const StepContext& current, StepState state) const;
   void record_step(const StepContext& current, StepState state,
-                   std::optional<std::int64_t> duration_ms, bool advance,
+                   std::optional<std::int64_t> duration_ms,
                    std::optional<int> progress = std::nullopt);
   [[noreturn]] void fail_step(const StepContext& current, const std::string& message,
                               const std::string& hint);
@@ -190,6 +192,9 @@ class ApplyRun {
   std::vector<int> builders_;
   std::unique_ptr<Lease> lease_;
   DatabaseState database_;
+  // database_ compared with the plan; recomputed by resolve() after every
+  // read of database_ (it points into it).
+  PlanComparison comparison_;
   PeriodicTask watcher_;  // cancels the step's statement on SIGINT/SIGTERM
   // The step connection runs a transactional script: a lost lease cancels it
   // (its fence would fail anyway). A non-transactional statement is never
