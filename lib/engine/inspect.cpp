@@ -1,6 +1,5 @@
 #include "engine/inspect.h"
 
-#include <charconv>
 #include <memory>
 #include <unordered_map>
 
@@ -11,66 +10,11 @@ namespace {
 // of a runner with the default lease TTL.
 constexpr std::chrono::milliseconds kReadingLeaseTtl{15000};
 
-// N of "<N>-name" / "<N>_name" (or a bare "<N>"); nullopt otherwise.
-std::optional<std::int64_t> leading_number(std::string_view name) {
-  std::int64_t number = 0;
-  const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), number);
-  if (error != std::errc{} || end == name.data()) return std::nullopt;
-  if (end != name.data() + name.size() && *end != '-' && *end != '_') return std::nullopt;
-  return number;
-}
-
-// The first recorded version name the plan does not know, if any.
-std::optional<std::string> first_unknown_version(const migration::Plan& plan,
-                                                 const DatabaseState& state) {
-  if (state.version && !plan.find_version(*state.version)) return state.version;
-  for (const StepRecord& record : state.steps) {
-    if (!plan.find_version(record.version)) return record.version;
-  }
-  return std::nullopt;
-}
-
-bool newer_than_plan(const migration::Plan& plan, std::string_view version) {
-  if (plan.versions.empty()) return true;
-  const auto newest = plan.versions.back().number;
-  const auto recorded = leading_number(version);
-  return newest && recorded && *recorded > *newest;
-}
-
 }  // namespace
 
 db::Connection connect_for_reading(const ConnectionSettings& settings, bool catalog_search_path) {
   return db::Connection::open(
       db::state_session(settings.conninfo, kReadingLeaseTtl, catalog_search_path));
-}
-
-std::optional<Diagnostic> unknown_version_problem(const migration::Plan& plan,
-                                                  const DatabaseState& state) {
-  const auto unknown = first_unknown_version(plan, state);
-  if (!unknown) return std::nullopt;
-  const bool is_current = state.version == unknown;
-  Diagnostic problem;
-  problem.file = plan.root.string();
-  if (newer_than_plan(plan, *unknown)) {
-    problem.message = "the database is newer than the directory: it " +
-                      std::string(is_current ? "is at version " : "records a step of version ") +
-                      *unknown + ", newer than the newest version in the directory" +
-                      (plan.versions.empty() ? "" : " (" + plan.versions.back().name + ")");
-    problem.hint = "use the migration directory of the release that applied " + *unknown;
-  } else {
-    problem.message = (is_current ? "the database is at version " + *unknown
-                                  : "the database records a step of version " + *unknown) +
-                      ", which the directory does not contain";
-    problem.hint = "restore " + *unknown +
-                   " in the directory (versions must never be renamed or removed once applied)";
-  }
-  return problem;
-}
-
-std::optional<std::size_t> applied_version_index(const migration::Plan& plan,
-                                                 const DatabaseState& state) {
-  if (!state.version) return std::nullopt;
-  return plan.find_version(*state.version);
 }
 
 std::string_view to_string(migration::VerifyFileProblem::Kind kind) {

@@ -1,5 +1,6 @@
-// What the read-only commands (status, verify) share: connecting, and
-// comparing what the database recorded with the migration directory.
+// What the read-only commands (status, verify) share: connecting, and how
+// steps and verify-file problems are named (the comparison of plan and
+// recorded state itself is compare.h).
 #pragma once
 
 #include <filesystem>
@@ -21,19 +22,6 @@ namespace dbmig::engine {
 // when the server cannot be reached; the message never holds a password.
 [[nodiscard]] db::Connection connect_for_reading(const ConnectionSettings& settings,
                                                  bool catalog_search_path);
-
-// The problem when the database records a version the directory does not
-// contain (the singleton's version, or any step-history row's): "database is
-// at version X, which DIR does not contain", or, in numbered trees when X's
-// number is above the newest, "... is newer than the directory". nullopt when
-// every recorded version is in the plan. A usage-class problem (exit 2).
-[[nodiscard]] std::optional<Diagnostic> unknown_version_problem(const migration::Plan& plan,
-                                                                const DatabaseState& state);
-
-// Index in plan.versions of the version recorded as fully applied; nullopt
-// when none is (or it is unknown).
-[[nodiscard]] std::optional<std::size_t> applied_version_index(const migration::Plan& plan,
-                                                               const DatabaseState& state);
 
 // SPEC 7: the steps `apply` and `status` analyse: every step except those
 // recorded `verified` with the sha256 the file has now (those were analysed

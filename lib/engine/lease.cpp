@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 #include "core/duration.h"
 #include "core/failure.h"
@@ -101,7 +102,7 @@ Lease::Lease(db::Connection& connection, const StateTables& tables, LeaseSetting
   }
 }
 
-Lease::~Lease() { stop_heartbeat(); }
+Lease::~Lease() { heartbeat_.stop(); }
 
 std::string Lease::fence_sql(std::string_view also_set) const {
   std::string set = "updated_at = now()";
@@ -117,7 +118,9 @@ void Lease::throw_if_lost() const {
 
 void Lease::start_heartbeat(const db::ConnectOptions& options, std::function<void()> on_lost) {
   on_lost_ = std::move(on_lost);
-  heartbeat_ = std::thread([this, options] { heartbeat_loop(options); });
+  last_renewal_ = steady_clock::now();
+  heartbeat_.start(std::max(settings_.ttl / 3, milliseconds{10}),
+                   [this, options] { return beat(options); });
 }
 
 bool Lease::renew(db::Connection& connection) {
@@ -129,44 +132,27 @@ bool Lease::renew(db::Connection& connection) {
   return result.rows() == 1;
 }
 
-void Lease::heartbeat_loop(db::ConnectOptions options) {
-  const milliseconds interval = std::max(settings_.ttl / 3, milliseconds{10});
-  std::unique_ptr<db::Connection> connection;
-  auto last_renewal = steady_clock::now();
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval, [this] { return stopping_; })) {
-    lock.unlock();
-    bool renewed = false;
-    bool gone = false;
-    try {
-      if (!connection || !connection->ok())
-        connection = std::make_unique<db::Connection>(db::Connection::open(options));
-      renewed = renew(*connection);
-      gone = !renewed;
-    } catch (const db::DbError&) {
-      connection.reset();  // reconnect on the next beat
+bool Lease::beat(const db::ConnectOptions& options) {
+  bool renewed = false;
+  bool gone = false;
+  try {
+    if (!heartbeat_connection_ || !heartbeat_connection_->ok()) {
+      heartbeat_connection_ = std::make_unique<db::Connection>(db::Connection::open(options));
     }
-    if (renewed) last_renewal = steady_clock::now();
-    if (gone || steady_clock::now() - last_renewal > settings_.ttl) {
-      mark_lost();
-      if (on_lost_) on_lost_();
-      return;
-    }
-    lock.lock();
+    renewed = renew(*heartbeat_connection_);
+    gone = !renewed;
+  } catch (const db::DbError&) {
+    heartbeat_connection_.reset();  // reconnect on the next beat
   }
-}
-
-void Lease::stop_heartbeat() noexcept {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (heartbeat_.joinable()) heartbeat_.join();
+  if (renewed) last_renewal_ = steady_clock::now();
+  if (!gone && steady_clock::now() - last_renewal_ <= settings_.ttl) return true;
+  mark_lost();
+  if (on_lost_) on_lost_();
+  return false;
 }
 
 void Lease::release(db::Connection& connection) noexcept {
-  stop_heartbeat();
+  heartbeat_.stop();
   if (lost()) return;
   try {
     connection.exec_params(

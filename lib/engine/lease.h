@@ -9,16 +9,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "db/connection.h"
+#include "engine/periodic_task.h"
 #include "engine/state.h"
 
 namespace dbmig::engine {
@@ -80,19 +79,19 @@ class Lease {
   void release(db::Connection& connection) noexcept;
 
  private:
-  void heartbeat_loop(db::ConnectOptions options);
+  // One beat of the heartbeat: false once the lease is lost (the thread ends).
+  bool beat(const db::ConnectOptions& options);
   bool renew(db::Connection& connection);
-  void stop_heartbeat() noexcept;
 
   const StateTables& tables_;
   LeaseSettings settings_;
   std::int64_t token_ = 0;
   std::atomic<bool> lost_{false};
   std::function<void()> on_lost_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread heartbeat_;
+  // The heartbeat thread's own: its connection and its last renewal.
+  std::unique_ptr<db::Connection> heartbeat_connection_;
+  std::chrono::steady_clock::time_point last_renewal_;
+  PeriodicTask heartbeat_;  // last: stopped before the members it uses go
 };
 
 // Runs `statements` and then the lease's fence in one transaction on

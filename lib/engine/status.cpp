@@ -8,7 +8,7 @@
 
 #include "core/duration.h"
 #include "engine/commands.h"
-#include "engine/dialect_check.h"
+#include "engine/compare.h"
 #include "engine/history.h"
 #include "engine/inspect.h"
 #include "engine/server.h"
@@ -26,11 +26,6 @@ struct PendingStep {
   const StepRecord* record;  // nullptr when never started
 };
 
-struct Drift {
-  const StepRecord* record;
-  std::optional<std::string> file_sha256;  // nullopt: the step file no longer exists
-};
-
 struct InvalidIndex {
   std::string schema, index, table_schema, table;
   bool partitioned = false;
@@ -40,43 +35,22 @@ struct InvalidIndex {
 struct StatusFindings {
   sql::Dialect server_dialect = sql::Dialect::postgres;
   DatabaseState state;
-  std::optional<Diagnostic> version_problem;
+  PlanComparison comparison;  // of the plan with `state` and the server's dialect
   std::vector<PendingStep> pending;
   std::vector<std::string> pending_versions;
-  std::vector<Drift> drift;
   std::vector<migration::VerifyFileProblem> verify_files;
   std::vector<InvalidIndex> invalid_indexes;
 };
 
-bool is_applied(StepState state) {
-  return state == StepState::applied || state == StepState::verified;
-}
-
 void find_pending(const migration::Plan& plan, StatusFindings& findings) {
-  const auto applied = applied_version_index(plan, findings.state);
-  const std::size_t first = applied ? *applied + 1 : 0;
-  for (std::size_t index = first; index < plan.versions.size(); ++index) {
-    const migration::PlannedVersion& version = plan.versions[index];
-    findings.pending_versions.push_back(version.name);
-    for (const migration::PlannedStep& step : version.steps) {
-      const StepRecord* record = findings.state.find_step(version.name, step.file.number);
-      if (record != nullptr && record->state == StepState::verified) continue;
-      findings.pending.push_back({version.name, &step, record});
-    }
+  const PlanComparison& comparison = findings.comparison;
+  for (std::size_t index = comparison.first_pending; index < plan.versions.size(); ++index) {
+    findings.pending_versions.push_back(plan.versions[index].name);
   }
-}
-
-void find_drift(const migration::Plan& plan, StatusFindings& findings) {
-  for (const StepRecord& record : findings.state.steps) {
-    if (!is_applied(record.state)) continue;
-    const auto index = plan.find_version(record.version);
-    if (!index) continue;
-    const auto& steps = plan.versions[*index].steps;
-    if (record.step < 1 || static_cast<std::size_t>(record.step) > steps.size()) {
-      findings.drift.push_back({&record, std::nullopt});
-    } else if (steps[record.step - 1].sha256 != record.sha256) {
-      findings.drift.push_back({&record, steps[record.step - 1].sha256});
-    }
+  for (const StepPosition& position : comparison.pending) {
+    findings.pending.push_back({plan.versions[position.version].name,
+                                &plan.versions[position.version].steps[position.step],
+                                comparison.record_of(position.version, position.step)});
   }
 }
 
@@ -110,9 +84,8 @@ void inspect(const migration::Plan& plan, const ConnectionSettings& connection_s
   findings.server_dialect = detect_dialect(connection);
   findings.state = StateTables(connection_settings.state_schema).read(connection);
   if (on_state_read) on_state_read(findings.state);
-  findings.version_problem = unknown_version_problem(plan, findings.state);
+  findings.comparison = compare_plan(plan, findings.state, findings.server_dialect);
   find_pending(plan, findings);
-  find_drift(plan, findings);
   findings.verify_files = migration::check_verify_files(plan);
   if (findings.server_dialect == sql::Dialect::postgres) {
     findings.invalid_indexes = read_invalid_indexes(connection);
@@ -136,12 +109,12 @@ bool has_failures(const StatusFindings& findings) {
 
 // Up to date: apply would have nothing to do and would not refuse.
 bool up_to_date(const StatusFindings& findings) {
-  return findings.pending.empty() && findings.drift.empty() &&
+  return findings.pending.empty() && findings.comparison.drifted.empty() &&
          !blocks_deploy(findings.verify_files) && !has_failures(findings);
 }
 
 ExitCode exit_code_of(const StatusFindings& findings, const StatusOptions& options) {
-  if (findings.version_problem) return ExitCode::usage_error;
+  if (findings.comparison.unknown_version_problem) return ExitCode::usage_error;
   if (!options.exit_code) return ExitCode::ok;
   return up_to_date(findings) ? ExitCode::ok : ExitCode::check_failed;
 }
@@ -186,12 +159,12 @@ json pending_json(const StatusFindings& findings) {
 
 json drift_json(const StatusFindings& findings) {
   json list = json::array();
-  for (const Drift& drift : findings.drift) {
+  for (const DriftedStep& drift : findings.comparison.drifted) {
     list.push_back({{"version", drift.record->version},
                     {"step", drift.record->step},
                     {"file", drift.record->file},
                     {"recorded_sha256", drift.record->sha256},
-                    {"file_sha256", optional_text(drift.file_sha256)}});
+                    {"file_sha256", drift.step ? json(drift.step->sha256) : json(nullptr)}});
   }
   return list;
 }
@@ -226,9 +199,8 @@ json document(const migration::Plan& plan, const ConnectionSettings& settings,
   }
   const LeaseInfo& lease = findings.state.lease;
   json error = nullptr;
-  if (findings.version_problem) {
-    error = {{"message", findings.version_problem->message},
-             {"hint", findings.version_problem->hint}};
+  if (const auto& problem = findings.comparison.unknown_version_problem) {
+    error = {{"message", problem->message}, {"hint", problem->hint}};
   }
   return {{"command", "status"},
           {"dialect", to_string(plan.dialect)},
@@ -297,12 +269,8 @@ void write_pending_lines(const StatusFindings& findings, std::ostream& out) {
 
 void write_problem_lines(const migration::Plan& plan, const StatusFindings& findings,
                          std::ostream& out) {
-  for (const Drift& drift : findings.drift) {
-    out << "drift: " << step_label(drift.record->version, drift.record->file)
-        << (drift.file_sha256 ? " changed since it was applied (recorded sha256 " +
-                                    drift.record->sha256 + ", file " + *drift.file_sha256 + ")"
-                              : std::string(" was applied but no longer exists"))
-        << '\n';
+  for (const DriftedStep& drift : findings.comparison.drifted) {
+    out << "drift: " << describe_drift(drift) << '\n';
   }
   for (const auto& problem : findings.verify_files) {
     out << "verify file " << to_string(problem.kind) << ": " << relative_path(plan, problem.path)
@@ -320,7 +288,7 @@ void write_problem_lines(const migration::Plan& plan, const StatusFindings& find
 
 // The last line: "up to date", or why not and what apply would do.
 std::string verdict(const StatusFindings& findings) {
-  if (!findings.drift.empty()) {
+  if (!findings.comparison.drifted.empty()) {
     return "not up to date: drift: dbmig apply will refuse (exit 3) until the applied files are "
            "restored, or apply anyway with --allow-drift";
   }
@@ -361,13 +329,15 @@ ExitCode status(const migration::Plan& plan, const ConnectionSettings& connectio
                 const StatusOptions& options, Reporter& reporter) {
   StatusFindings findings;
   inspect(plan, connection, options.on_state_read, findings);
-  if (const auto mismatch = dialect_mismatch(plan, findings.server_dialect)) {
+  if (const auto& mismatch = findings.comparison.dialect_mismatch) {
     reporter.diagnostic({.severity = Severity::warning,
                          .file = plan.root.string(),
                          .message = mismatch->what(),
                          .hint = mismatch->hint()});
   }
-  if (findings.version_problem) reporter.diagnostic(*findings.version_problem);
+  if (const auto& problem = findings.comparison.unknown_version_problem) {
+    reporter.diagnostic(*problem);
+  }
   const ExitCode code = exit_code_of(findings, options);
   reporter.result(document(plan, connection, findings, code), text(plan, findings, options));
   return code;

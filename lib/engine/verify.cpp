@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/commands.h"
+#include "engine/compare.h"
 #include "engine/dialect_check.h"
 #include "engine/inspect.h"
 #include "engine/server.h"
@@ -49,20 +50,14 @@ struct Proof {
 };
 
 // The steps the database records as applied or verified, in plan order.
-std::vector<StepRef> applied_steps(const migration::Plan& plan, const DatabaseState& state) {
+std::vector<StepRef> applied_steps(const migration::Plan& plan, const PlanComparison& comparison) {
   std::vector<StepRef> steps;
-  for (const migration::PlannedVersion& version : plan.versions) {
-    for (const migration::PlannedStep& step : version.steps) {
-      const StepRecord* record = state.find_step(version.name, step.file.number);
-      if (record != nullptr &&
-          (record->state == StepState::applied || record->state == StepState::verified)) {
-        steps.push_back({&version, &step});
-      }
-    }
+  for (const StepPosition& position : comparison.applied) {
+    const migration::PlannedVersion& version = plan.versions[position.version];
+    steps.push_back({&version, &version.steps[position.step]});
   }
   return steps;
 }
-
 
 // Runs one proof. A lost connection ends the command (rethrown); any other
 // error is the proof's outcome.
@@ -88,11 +83,11 @@ void run_proof(db::Connection& connection, const std::string& query, Proof& proo
 // older dbmig wrote, whose proofs resolve the names with the database's
 // default search_path.
 std::optional<std::vector<sql::ObjectOids>> recorded_oids(const migration::Plan& plan,
-                                                          const DatabaseState& state,
-                                                          const migration::PlannedVersion& version,
-                                                          const migration::PlannedStep& step) {
+                                                          const PlanComparison& comparison,
+                                                          const StepPosition& position) {
   if (plan.dialect != sql::Dialect::postgres) return std::nullopt;
-  const StepRecord* record = state.find_step(version.name, step.file.number);
+  const migration::PlannedStep& step = plan.versions[position.version].steps[position.step];
+  const StepRecord* record = comparison.record_of(position.version, position.step);
   if (record == nullptr || record->sha256 != step.sha256 || !record->object_oids ||
       record->object_oids->size() != step.analysis.changes.size()) {
     return std::nullopt;
@@ -101,15 +96,17 @@ std::optional<std::vector<sql::ObjectOids>> recorded_oids(const migration::Plan&
 }
 
 // Says which steps' proofs resolve names (rows an older dbmig wrote).
-void warn_about_steps_without_oids(const migration::Plan& plan, const DatabaseState& state,
+void warn_about_steps_without_oids(const migration::Plan& plan, const PlanComparison& comparison,
                                    Reporter& reporter) {
   if (plan.dialect != sql::Dialect::postgres) return;
-  for (const StepRef& applied : applied_steps(plan, state)) {
-    if (applied.step->analysis.changes.empty()) continue;
-    if (recorded_oids(plan, state, *applied.version, *applied.step)) continue;
+  for (const StepPosition& position : comparison.applied) {
+    const migration::PlannedVersion& version = plan.versions[position.version];
+    const migration::PlannedStep& step = version.steps[position.step];
+    if (step.analysis.changes.empty()) continue;
+    if (recorded_oids(plan, comparison, position)) continue;
     reporter.diagnostic(
         {.severity = Severity::warning,
-         .file = step_label(applied.version->name, applied.step->file.file_name),
+         .file = step_label(version.name, step.file.file_name),
          .message = "recorded without the OIDs of its objects (by an older dbmig): its proofs "
                     "resolve the names with the database's default search_path",
          .hint = ""});
@@ -205,13 +202,13 @@ std::optional<std::string> renamed_to(db::Connection& connection, const sql::Cha
   return name;
 }
 
-std::vector<Proof> run_proofs(const migration::Plan& plan, const DatabaseState& state,
+std::vector<Proof> run_proofs(const migration::Plan& plan, const PlanComparison& comparison,
                               db::Connection& connection) {
-  const std::vector<StepRef> steps = applied_steps(plan, state);
+  const std::vector<StepRef> steps = applied_steps(plan, comparison);
   std::vector<Proof> proofs;
   for (std::size_t index = 0; index < steps.size(); ++index) {
     const migration::PlannedStep& step = *steps[index].step;
-    const auto oids = recorded_oids(plan, state, *steps[index].version, step);
+    const auto oids = recorded_oids(plan, comparison, comparison.applied[index]);
     for (std::size_t i = 0; i < step.analysis.changes.size(); ++i) {
       const sql::Change& change = step.analysis.changes[i];
       Proof proof;
@@ -355,11 +352,11 @@ void warn_about_renamed_objects(const std::vector<Proof>& proofs, Reporter& repo
     reporter.diagnostic(
         {.severity = Severity::warning,
          .file = step_label(proof.version, proof.file),
-         .message = proof.change +
-                    (proof.found_by_oid
-                         ? ": the object the step made (by its recorded OID) is now named "
-                         : ": not found by its name, but an identical definition is ") +
-                    sql::quote_identifier(proof.found_as) + " on the same table",
+         .message =
+             proof.change +
+             (proof.found_by_oid ? ": the object the step made (by its recorded OID) is now named "
+                                 : ": not found by its name, but an identical definition is ") +
+             sql::quote_identifier(proof.found_as) + " on the same table",
          .hint = "it was renamed by a statement dbmig cannot read (EXECUTE inside DO?); a "
                  "later step that renames it with ALTER ... RENAME makes this silent"});
   }
@@ -373,11 +370,12 @@ ExitCode verify(const migration::Plan& plan, const ConnectionSettings& connectio
   db::Connection connection = connect_for_reading(connection_settings, false);
   require_server_dialect(plan, connection);
   const DatabaseState state = StateTables(connection_settings.state_schema).read(connection);
-  if (auto problem = unknown_version_problem(plan, state)) {
+  const PlanComparison comparison = compare_plan(plan, state);
+  if (const auto& problem = comparison.unknown_version_problem) {
     throw Failure(ExitCode::usage_error, problem->message, problem->hint);
   }
-  warn_about_steps_without_oids(plan, state, reporter);
-  const std::vector<Proof> proofs = run_proofs(plan, state, connection);
+  warn_about_steps_without_oids(plan, comparison, reporter);
+  const std::vector<Proof> proofs = run_proofs(plan, comparison, connection);
   warn_about_renamed_objects(proofs, reporter);
   const ExitCode code = exit_code_of(proofs);
   reporter.result(document(plan, state, proofs, code), text(state, proofs));
