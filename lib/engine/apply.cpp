@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "core/duration.h"
+#include "engine/cancel.h"
 #include "engine/commands.h"
 #include "engine/dialect_check.h"
 #include "engine/inspect.h"
@@ -38,6 +39,7 @@
 #include "engine/server.h"
 #include "engine/state.h"
 #include "engine/step_error.h"
+#include "engine/step_watch.h"
 #include "engine/timestamp.h"
 #include "engine/wait_for_db.h"
 #include "sql/quoting.h"
@@ -301,6 +303,10 @@ class ApplyRun {
   // leave an INVALID index under the runner that took over.
   std::atomic<bool> in_transaction_{false};
   int steps_applied_ = 0;
+  // issue-13: the step being applied ("version/file"; "" between steps), named by an interruption.
+  std::string current_step_label_;
+  // issue-13: what a long step waits on (PostgreSQL; step_watch.h).
+  std::unique_ptr<SlowStepWatch> slow_step_watch_;
   steady_clock::time_point step_start_ = steady_clock::now();  // of the step being applied
 };
 
@@ -468,6 +474,10 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
       return report_up_to_date(database_, range, " (applied by another runner)");
     }
     step_ = std::make_unique<db::Connection>(db::Connection::open(step_options_));
+    if (plan_.dialect == sql::Dialect::postgres) {  // issue-13: the long-step watch
+      slow_step_watch_ =
+          std::make_unique<SlowStepWatch>(state_options_, reporter_, step_->backend_pid());
+    }
     lease_->start_heartbeat(heartbeat_options_, [this] {
       if (in_transaction_.load()) step_->cancel();
     });
@@ -514,6 +524,7 @@ void ApplyRun::apply_version(const PlannedVersion& version) {
 void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step, bool last) {
   throw_if_stopped();
   step_start_ = steady_clock::now();
+  current_step_label_ = step_label(version, step);  // issue-13: named by an interruption
   const StepRecord* record = database_.find_step(version.name, step.file.number);
   if (record && record->state == StepState::verified) {
     if (last) fenced_write(*state_, *lease_, {tables_.advance_version_sql(version.name)});
@@ -533,11 +544,18 @@ void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step
                   (transactional ? "one transaction, " : "non-transactional, ") +
                   std::to_string(step.analysis.statements.size()) + " statement(s), " +
                   std::to_string(step.analysis.changes.size()) + " proof(s)");
+  // issue-13: while the step runs long, report what it waits on (step_watch.h).
+  const SlowStepWatch::Scope watching(slow_step_watch_.get());
+  if (slow_step_watch_) {
+    slow_step_watch_->start(
+        {version.name, step.file.number, step.file.file_name, !step.analysis.changes.empty()});
+  }
   if (runs_in_one_transaction(step)) {
     run_transactional(version, step, last);
   } else {
     run_non_transactional(version, step, last, record);
   }
+  current_step_label_.clear();  // issue-13
   ++steps_applied_;
 }
 
@@ -826,15 +844,23 @@ std::vector<sql::Change> ApplyRun::prepare_index_changes(const PlannedVersion& v
       continue;
     }
     if (!index || index->valid) continue;
-    if (!options_.repair) fail_invalid_index(version, step, change);
+    // issue-13: the INVALID index dbmig's own interrupted run left needs no --repair (cancel.h).
+    const StepRecord* record = database_.find_step(version.name, step.file.number);
+    const bool own = record && is_own_cancelled_build(record->cancelled_index_oid, *index,
+                                                      resolve_change(*step_, change));
+    if (!options_.repair && !own) fail_invalid_index(version, step, change);
     drop_index_by_oid(repair_connection(), index->oid);
     targets_[index_of(step, change)].reset();  // the statement makes it again
     reporter_.event("repair",
                     {{"version", version.name},
                      {"file", step.file.file_name},
-                     {"index", change.object.quoted()}},
+                     {"index", change.object.quoted()},
+                     {"reason", own ? "interrupted" : "--repair"}},  // issue-13
                     step_label(version, step) + ": dropped INVALID index " +
-                        change.object.quoted() + " (--repair); building it again");
+                        change.object.quoted() +
+                        (own ? " that dbmig's interrupted run left (OID " + index->oid + ")"
+                             : std::string(" (--repair)")) +
+                        "; building it again");
   }
   return awaited;
 }
@@ -902,6 +928,11 @@ bool ApplyRun::execute_statements(const PlannedVersion& version, const PlannedSt
   } catch (const db::DbError& error) {
     monitor.stop();
     if (current != nullptr && !error.connection_lost()) resolve_targets_of(step, *current);
+    // issue-13: Ctrl-C cancelled the statement: record the INVALID index it left (cancel.h).
+    if (interrupt_requested() && current != nullptr && !error.connection_lost() &&
+        plan_.dialect == sql::Dialect::postgres) {
+      stop_interrupted_statement(*state_, *lease_, tables_, version, step, *current, targets_);
+    }
     if (error.connection_lost()) throw_if_lease_gone();
     throw_if_stopped();
     if (!error.connection_lost()) fail_if_left_invalid(version, step, error);
@@ -1404,10 +1435,8 @@ void ApplyRun::fail_invalid_index(const PlannedVersion& version, const PlannedSt
 
 void ApplyRun::throw_if_stopped() const {
   if (lease_) lease_->throw_if_lost();
-  if (interrupt_requested()) {
-    throw Failure(ExitCode::runtime_failure, "interrupted",
-                  "run dbmig apply again: it reads what was recorded and continues");
-  }
+  // issue-13: the interruption names the step (cancel.h).
+  if (interrupt_requested()) throw interrupted_failure(current_step_label_, std::nullopt);
 }
 
 void ApplyRun::report_step(const PlannedVersion& version, const PlannedStep& step,

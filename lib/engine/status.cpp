@@ -150,7 +150,16 @@ json optional_text(const std::optional<std::string>& text) {
   return text ? json(*text) : json(nullptr);
 }
 
-json record_json(const StepRecord& record) {
+// A started or applied row whose runner is gone: the lease is free (released
+// on an interruption, or expired after a crash) or held by another runner,
+// which has not taken the step over yet. Nobody is working on it; the next
+// apply continues it.
+bool runner_gone(const StepRecord& record, const LeaseInfo& lease) {
+  if (record.state != StepState::started && record.state != StepState::applied) return false;
+  return !lease.held() || lease.owner != record.runner;
+}
+
+json record_json(const StepRecord& record, const LeaseInfo& lease) {
   return {{"version", record.version},
           {"step", record.step},
           {"file", record.file},
@@ -158,7 +167,9 @@ json record_json(const StepRecord& record) {
           {"error", optional_text(record.error)},
           {"started_at", iso_utc(record.started_at)},
           {"finished_at", record.finished_at ? json(iso_utc(*record.finished_at)) : json(nullptr)},
-          {"runner", record.runner}};
+          {"runner", record.runner},
+          {"runner_gone", runner_gone(record, lease)},
+          {"cancelled_index_oid", optional_text(record.cancelled_index_oid)}};
 }
 
 json steps_json(const StatusFindings& findings, bool failed) {
@@ -167,7 +178,9 @@ json steps_json(const StatusFindings& findings, bool failed) {
     const bool is_failed = record.state == StepState::failed;
     const bool in_progress =
         record.state == StepState::started || record.state == StepState::applied;
-    if (failed ? is_failed : in_progress) list.push_back(record_json(record));
+    if (failed ? is_failed : in_progress) {
+      list.push_back(record_json(record, findings.state.lease));
+    }
   }
   return list;
 }
@@ -264,7 +277,20 @@ void write_state_lines(const StatusFindings& findings, std::ostream& out) {
       << '\n';
   for (const StepRecord& record : findings.state.steps) {
     const std::string label = step_label(record.version, record.file);
-    if (record.state == StepState::started) {
+    if (runner_gone(record, findings.state.lease)) {
+      out << "interrupted: " << label
+          << (record.state == StepState::applied ? " applied, awaiting verification; started at "
+                                                 : " started at ")
+          << iso_utc(record.started_at) << " by " << record.runner
+          << ", which is gone (its lease was released or expired)";
+      if (record.cancelled_index_oid) {
+        out << "; it cancelled its build of index OID " << *record.cancelled_index_oid
+            << ", left INVALID: the next dbmig apply drops and rebuilds it";
+      } else {
+        out << "; the next dbmig apply continues it";
+      }
+      out << '\n';
+    } else if (record.state == StepState::started) {
       out << "in progress: " << label << " started at " << iso_utc(record.started_at) << " by "
           << record.runner << '\n';
     } else if (record.state == StepState::applied) {
