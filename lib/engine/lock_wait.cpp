@@ -114,7 +114,9 @@ std::string shown_query(std::string_view query) {
 
 std::string describe_lock_wait(const LockWait& wait) {
   std::string text = "waiting for ";
-  text += wait.mode.empty() ? "a lock" : "a " + wait.mode;
+  const bool vowel =
+      !wait.mode.empty() && std::string_view("AEIOU").find(wait.mode[0]) != std::string_view::npos;
+  text += wait.mode.empty() ? "a lock" : (vowel ? "an " : "a ") + wait.mode;
   text += wait.relation.empty() ? " (" + wait.locktype + ")" : " on " + wait.relation;
   if (wait.holders.empty()) return text + "; no blocking backend is visible";
   text += ", held by ";
