@@ -245,5 +245,41 @@ TEST_F(InterruptProcessTest, TheLockWaitEventFollowsItsSchemaAndIsNotRepeatedEve
   EXPECT_EQ(waits[0]["holders"][0]["query"], "LOCK TABLE t IN ACCESS SHARE MODE");
 }
 
+TEST_F(InterruptProcessTest, AHolderWhoseQueryTheRoleMayNotSeeIsShownAsHidden) {
+  // dbmig runs as a role without pg_read_all_stats; the superuser holds the lock.
+  const std::string role = "w_" + database_.name().substr(0, 40);
+  observer_->exec("CREATE ROLE " + role + " LOGIN");
+  observer_->exec("GRANT CREATE ON DATABASE " + database_.name() + " TO " + role);
+  observer_->exec("GRANT ALL ON SCHEMA public TO " + role);
+  const std::string as_role = conninfo() + " user=" + role;
+  write_tree({
+      {"0001-t/up.sql", "CREATE TABLE t (id INT PRIMARY KEY);\n"},
+      {"0002-c/up.sql", "ALTER TABLE t ADD COLUMN y INT;\n"},
+  });
+  const ProcessResult first = test::run_process(
+      options({"apply", "--db", as_role, "--lease-ttl", "3s", "--to", "0001-t"}), 60s);
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  auto holder = test::connect_to(conninfo());
+  holder->exec("BEGIN");
+  holder->exec("LOCK TABLE t IN ACCESS SHARE MODE");
+  const std::string holder_pid = std::to_string(holder->backend_pid());
+
+  Process runner = Process::spawn(
+      options({"apply", "--db", as_role, "--lease-ttl", "3s", "--ddl-lock-timeout", "30s"}));
+  ASSERT_TRUE(
+      eventually("SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'dbmig'"
+                 " AND wait_event_type = 'Lock'"))
+      << runner.wait(1s).describe();
+  std::this_thread::sleep_for(5s);
+  holder->exec("ROLLBACK");
+  const ProcessResult outcome = runner.wait(60s);
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.describe();
+  EXPECT_TRUE(contains(outcome.err, "held by pid " + holder_pid +
+                                        " (postgres, query and age hidden: they need "
+                                        "pg_read_all_stats)"))
+      << outcome.err;
+  EXPECT_FALSE(contains(outcome.err, "LOCK TABLE")) << outcome.err;
+}
+
 }  // namespace
 }  // namespace dbmig::engine
