@@ -524,13 +524,13 @@ void ApplyRun::apply_version(const PlannedVersion& version) {
 void ApplyRun::apply_step(const PlannedVersion& version, const PlannedStep& step, bool last) {
   throw_if_stopped();
   step_start_ = steady_clock::now();
-  current_step_label_ = step_label(version, step);  // issue-13: named by an interruption
   const StepRecord* record = database_.find_step(version.name, step.file.number);
   if (record && record->state == StepState::verified) {
     if (last) fenced_write(*state_, *lease_, {tables_.advance_version_sql(version.name)});
     report_step(version, step, "skipped (already verified)", milliseconds{0});
     return;
   }
+  current_step_label_ = step_label(version, step);  // issue-13: named by an interruption
   load_targets(version, step, record);
   const bool transactional = runs_in_one_transaction(step);
   reporter_.event("step_start",

@@ -35,6 +35,7 @@ struct InvalidIndex {
   std::string schema, index, table_schema, table;
   bool partitioned = false;
   bool being_built = false;
+  std::string oid;
 };
 
 struct StatusFindings {
@@ -83,8 +84,8 @@ void find_drift(const migration::Plan& plan, StatusFindings& findings) {
 std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
   const db::Result result = connection.exec(
       "SELECT n.nspname, c.relname, tn.nspname, t.relname, c.relkind = 'I',"
-      " EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = c.oid)"
-      " FROM pg_index i"
+      " EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = c.oid),"
+      " c.oid FROM pg_index i"
       " JOIN pg_class c ON c.oid = i.indexrelid"
       " JOIN pg_namespace n ON n.oid = c.relnamespace"
       " JOIN pg_class t ON t.oid = i.indrelid"
@@ -97,7 +98,8 @@ std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
                        .table_schema = std::string(result.get(row, 2)),
                        .table = std::string(result.get(row, 3)),
                        .partitioned = result.get(row, 4) == "t",
-                       .being_built = result.get(row, 5) == "t"});
+                       .being_built = result.get(row, 5) == "t",
+                       .oid = std::string(result.get(row, 6))});
   }
   return indexes;
 }
@@ -146,17 +148,25 @@ ExitCode exit_code_of(const StatusFindings& findings, const StatusOptions& optio
   return up_to_date(findings) ? ExitCode::ok : ExitCode::check_failed;
 }
 
+// The INVALID index is the one whose build dbmig cancelled itself (a step
+// row records its OID): the next apply rebuilds it without --repair.
+bool cancelled_by_dbmig(const InvalidIndex& index, const DatabaseState& state) {
+  return std::any_of(state.steps.begin(), state.steps.end(), [&index](const StepRecord& record) {
+    return record.cancelled_index_oid == index.oid;
+  });
+}
+
 json optional_text(const std::optional<std::string>& text) {
   return text ? json(*text) : json(nullptr);
 }
 
-// A started or applied row whose runner is gone: the lease is free (released
-// on an interruption, or expired after a crash) or held by another runner,
-// which has not taken the step over yet. Nobody is working on it; the next
-// apply continues it.
+// A started or applied row whose runner is gone: nobody holds the lease (it
+// was released on an interruption, or expired after a crash), so nobody is
+// working on the step; the next apply continues it. While a runner holds the
+// lease the step counts as in progress (that runner takes it over).
 bool runner_gone(const StepRecord& record, const LeaseInfo& lease) {
   if (record.state != StepState::started && record.state != StepState::applied) return false;
-  return !lease.held() || lease.owner != record.runner;
+  return !lease.held();
 }
 
 json record_json(const StepRecord& record, const LeaseInfo& lease) {
@@ -235,7 +245,8 @@ json document(const migration::Plan& plan, const ConnectionSettings& settings,
                        {"table_schema", index.table_schema},
                        {"table", index.table},
                        {"partitioned", index.partitioned},
-                       {"being_built", index.being_built}});
+                       {"being_built", index.being_built},
+                       {"cancelled_by_dbmig", cancelled_by_dbmig(index, findings.state)}});
   }
   const LeaseInfo& lease = findings.state.lease;
   json error = nullptr;
@@ -339,7 +350,9 @@ void write_problem_lines(const migration::Plan& plan, const StatusFindings& find
         << '.' << index.table
         << (index.being_built   ? " (being built)"
             : index.partitioned ? " (partitioned: valid once every partition has its index)"
-                                : "")
+            : cancelled_by_dbmig(index, findings.state)
+                ? " (left by dbmig's interrupted build: the next dbmig apply rebuilds it)"
+                : "")
         << '\n';
   }
 }

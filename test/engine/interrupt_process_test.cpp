@@ -110,12 +110,18 @@ TEST_F(InterruptProcessTest,
   EXPECT_TRUE(contains(status.out, "interrupted: 0002-i/up.sql started at")) << status.out;
   EXPECT_TRUE(contains(status.out, "which is gone")) << status.out;
   EXPECT_FALSE(contains(status.out, "in progress")) << status.out;
+  EXPECT_TRUE(contains(status.out,
+                       "INVALID index: public.t_x_idx on public.t (left by dbmig's interrupted "
+                       "build: the next dbmig apply rebuilds it)"))
+      << status.out;
   const ProcessResult status_json =
       test::run_dbmig({"status", "--json", "--dir", tree_.root().string(), "--db", conninfo()});
   const nlohmann::json document = test::last_line_json(status_json.out);
   ASSERT_EQ(document["in_progress"].size(), 1U) << status_json.out;
   EXPECT_EQ(document["in_progress"][0]["runner_gone"], true) << status_json.out;
   EXPECT_EQ(document["in_progress"][0]["cancelled_index_oid"], left_oid) << status_json.out;
+  ASSERT_EQ(document["invalid_indexes"].size(), 1U) << status_json.out;
+  EXPECT_EQ(document["invalid_indexes"][0]["cancelled_by_dbmig"], true) << status_json.out;
 
   const ProcessResult resumed = test::run_process(apply_options(), 60s);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.describe();
@@ -144,6 +150,11 @@ TEST_F(InterruptProcessTest, AnInvalidIndexOfTheSameNameThatDbmigDidNotCancelSti
   EXPECT_THROW(observer_->exec("CREATE UNIQUE INDEX CONCURRENTLY t_x_idx ON t (x)"), db::DbError);
   ASSERT_EQ(value("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_idx'::regclass"), "f");
   ASSERT_NE(value("SELECT 't_x_idx'::regclass::oid"), cancelled);
+  const ProcessResult status =
+      test::run_dbmig({"status", "--json", "--dir", tree_.root().string(), "--db", conninfo()});
+  const nlohmann::json document = test::last_line_json(status.out);
+  ASSERT_EQ(document["invalid_indexes"].size(), 1U) << status.out;
+  EXPECT_EQ(document["invalid_indexes"][0]["cancelled_by_dbmig"], false) << status.out;
 
   const ProcessResult refused = test::run_process(apply_options(), 60s);
   EXPECT_EQ(refused.exit_code, 1) << refused.describe();
