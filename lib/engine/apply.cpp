@@ -25,6 +25,7 @@
 // stages of one step are in the other apply_*.cpp files (apply_run.h).
 #include "core/duration.h"
 #include "engine/apply_run.h"
+#include "engine/cancel.h"
 #include "engine/compare.h"
 #include "engine/dialect_check.h"
 #include "engine/inspect.h"
@@ -207,6 +208,10 @@ ExitCode ApplyRun::apply_under_lease(Range range) {
       return report_up_to_date(database_, range, " (applied by another runner)");
     }
     step_ = std::make_unique<db::Connection>(db::Connection::open(step_options_));
+    if (plan_.dialect == sql::Dialect::postgres) {  // the long-step watch
+      slow_step_watch_ =
+          std::make_unique<SlowStepWatch>(state_options_, reporter_, step_->backend_pid());
+    }
     lease_->start_heartbeat(heartbeat_options_, [this] {
       if (in_transaction_.load()) step_->cancel();
     });
@@ -265,6 +270,7 @@ void ApplyRun::apply_step(StepPosition position) {
     report_step(current, "skipped (already verified)", milliseconds{0});
     return;
   }
+  current_step_label_ = current.label;  // named by an interruption
   load_targets(current);
   const bool transactional = runs_in_one_transaction(step);
   reporter_.event("step_start",
@@ -278,11 +284,18 @@ void ApplyRun::apply_step(StepPosition position) {
                   (transactional ? "one transaction, " : "non-transactional, ") +
                   std::to_string(step.analysis.statements.size()) + " statement(s), " +
                   std::to_string(step.analysis.changes.size()) + " proof(s)");
+  // While the step runs long, report what it waits on (step_watch.h).
+  const SlowStepWatch::Scope watching(slow_step_watch_.get());
+  if (slow_step_watch_) {
+    slow_step_watch_->start(
+        {version.name, step.file.number, step.file.file_name, !step.analysis.changes.empty()});
+  }
   if (transactional) {
     run_transactional(current);
   } else {
     run_non_transactional(current);
   }
+  current_step_label_.clear();
   ++steps_applied_;
 }
 
@@ -295,10 +308,8 @@ bool ApplyRun::runs_in_one_transaction(const PlannedStep& step) const {
 
 void ApplyRun::throw_if_stopped() const {
   if (lease_) lease_->throw_if_lost();
-  if (interrupt_requested()) {
-    throw Failure(ExitCode::runtime_failure, "interrupted",
-                  "run dbmig apply again: it reads what was recorded and continues");
-  }
+  // The interruption names the step (cancel.h).
+  if (interrupt_requested()) throw interrupted_failure(current_step_label_, std::nullopt);
 }
 
 // Cancels the statement in progress on the step connection when SIGINT or

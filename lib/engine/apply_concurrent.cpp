@@ -10,6 +10,8 @@
 
 #include "core/duration.h"
 #include "engine/apply_run.h"
+#include "engine/cancel.h"
+#include "engine/interrupt.h"
 #include "sql/verify_query.h"
 
 namespace dbmig::engine {
@@ -69,17 +71,35 @@ std::vector<sql::Change> ApplyRun::prepare_index_changes(const StepContext& curr
       continue;
     }
     if (!index || index->valid) continue;
-    if (!options_.repair) fail_invalid_index(current, change);
+    if (turned_valid(oids)) continue;
+    // The INVALID index dbmig's own interrupted run left needs no --repair (cancel.h).
+    const bool own =
+        current.record && is_own_cancelled_build(current.record->cancelled_index_oid, *index,
+                                                 resolve_change(*step_, change));
+    if (!options_.repair && !own) fail_invalid_index(current, change);
     drop_index_by_oid(repair_connection(), index->oid);
     targets_[index_of(current.step, change)].reset();  // the statement makes it again
     reporter_.event("repair",
                     {{"version", current.version.name},
                      {"file", current.step.file.file_name},
-                     {"index", change.object.quoted()}},
+                     {"index", change.object.quoted()},
+                     {"reason", own ? "interrupted" : "--repair"}},
                     current.label + ": dropped INVALID index " + change.object.quoted() +
-                        " (--repair); building it again");
+                        (own ? " that dbmig's interrupted run left (OID " + index->oid + ")"
+                             : std::string(" (--repair)")) +
+                        "; building it again");
   }
   return awaited;
+}
+
+// An INVALID index with no build in pg_stat_progress_create_index may be a
+// build in its last moment: PostgreSQL ends the progress row before the
+// transaction that marks the index valid commits. Looks again a moment
+// later; true when the index is valid by then.
+bool ApplyRun::turned_valid(const sql::ObjectOids& oids) {
+  std::this_thread::sleep_for(milliseconds{200});
+  const auto again = find_index(*state_, oids);
+  return again && again->valid;
 }
 
 // CockroachDB: the changes of a step recorded started/failed whose schema
@@ -132,6 +152,12 @@ bool ApplyRun::execute_statements(const StepContext& current,
   } catch (const db::DbError& error) {
     monitor.stop();
     if (running != nullptr && !error.connection_lost()) resolve_targets_of(current.step, *running);
+    // Ctrl-C cancelled the statement: record the INVALID index it left (cancel.h).
+    if (interrupt_requested() && running != nullptr && !error.connection_lost() &&
+        plan_.dialect == sql::Dialect::postgres) {
+      stop_interrupted_statement(*state_, *lease_, tables_, current.version, current.step,
+                                 *running, targets_);
+    }
     if (error.connection_lost()) throw_if_lease_gone();
     throw_if_stopped();
     if (!error.connection_lost()) fail_if_left_invalid(current, error);
@@ -292,7 +318,7 @@ void ApplyRun::check_index_progress(const StepContext& current, const sql::Chang
               "the step ran without error but did not make this change; fix the step");
   }
   const sql::ObjectOids& oids = target_of(current.step, change);
-  const auto index = index_change ? find_index(*state_, oids) : std::nullopt;
+  auto index = index_change ? find_index(*state_, oids) : std::nullopt;
   const auto build = find_index_build(*state_, oids, index);
   int& builder = builders_[index_of(current.step, change)];
   if (build) {
@@ -304,6 +330,10 @@ void ApplyRun::check_index_progress(const StepContext& current, const sql::Chang
   // marks the index valid may not have committed yet.
   if (builder != 0 && backend_in_transaction(*state_, builder)) return;
   builder = 0;
+  // `index` was read before the build was found gone: the build may have
+  // completed in between. Judged on a fresh look.
+  if (proof_holds(current.step, change)) return;
+  if (index_change) index = find_index(*state_, oids);
   if (!index_change) {
     fail_step(current,
               current.label + ": " + sql::describe_change(change, plan_.dialect) +

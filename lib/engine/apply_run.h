@@ -28,6 +28,7 @@
 #include "engine/periodic_task.h"
 #include "engine/server.h"
 #include "engine/state.h"
+#include "engine/step_watch.h"
 #include "migration/plan.h"
 
 namespace dbmig::engine {
@@ -123,6 +124,8 @@ class ApplyRun {
   // Non-transactional steps (apply_concurrent.cpp).
   void run_non_transactional(const StepContext& current);
   std::vector<sql::Change> prepare_index_changes(const StepContext& current);
+  // After an INVALID index with no build was seen: whether it is valid a moment later.
+  bool turned_valid(const sql::ObjectOids& oids);
   std::vector<sql::Change> earlier_jobs_running(const PlannedStep& step, const StepRecord* record);
   bool execute_statements(const StepContext& current, const std::vector<sql::Change>& awaited,
                           const std::string& since, int resume_from);
@@ -202,6 +205,10 @@ class ApplyRun {
   // leave an INVALID index under the runner that took over.
   std::atomic<bool> in_transaction_{false};
   int steps_applied_ = 0;
+  // The step being applied ("version/file"; "" between steps), named by an interruption.
+  std::string current_step_label_;
+  // What a long step waits on (PostgreSQL; step_watch.h).
+  std::unique_ptr<SlowStepWatch> slow_step_watch_;
 };
 
 }  // namespace dbmig::engine

@@ -38,6 +38,21 @@ void Reporter::event(std::string_view type, nlohmann::json fields, std::string_v
   out_.flush();
 }
 
+void Reporter::notice(std::string_view type, nlohmann::json fields, std::string_view text) {
+  if (options_.format == OutputFormat::json) {
+    event(type, std::move(fields), text);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  if (live_line_open_) {
+    out_ << '\n';
+    out_.flush();
+    live_line_open_ = false;
+  }
+  err_ << text << '\n';
+  err_.flush();
+}
+
 void Reporter::debug(std::string_view text) {
   if (options_.format == OutputFormat::json) {
     event("debug", {{"message", text}}, text);

@@ -41,6 +41,10 @@ class Reporter {
   // unless quiet; the result events ("plan", "done") also when quiet.
   void event(std::string_view type, nlohmann::json fields, std::string_view text);
 
+  // An event the operator should see even under --quiet, as a warning is
+  // (a step waiting for a lock): JSON as event(); text: `text` on stderr.
+  void notice(std::string_view type, nlohmann::json fields, std::string_view text);
+
   // A debug line: text mode with --verbose only; JSON: event "debug".
   void debug(std::string_view text);
 

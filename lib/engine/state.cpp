@@ -29,7 +29,7 @@ std::optional<std::int64_t> optional_int(const db::Result& result, int row, int 
 // exist: a column a version lacks is -1).
 struct StepColumns {
   int version, step, file, sha256, state, transactional, error, started_at, finished_at,
-      duration_ms, runner, object_oids, progress;
+      duration_ms, runner, object_oids, progress, cancelled_index_oid;
   explicit StepColumns(const db::Result& r)
       : version(r.column_index("version")),
         step(r.column_index("step")),
@@ -43,7 +43,8 @@ struct StepColumns {
         duration_ms(r.column_index("duration_ms")),
         runner(r.column_index("runner")),
         object_oids(r.column_index("object_oids")),
-        progress(r.column_index("progress")) {}
+        progress(r.column_index("progress")),
+        cancelled_index_oid(r.column_index("cancelled_index_oid")) {}
 };
 
 StepRecord read_step_row(const db::Result& result, const StepColumns& c, int row) {
@@ -64,6 +65,9 @@ StepRecord read_step_row(const db::Result& result, const StepColumns& c, int row
   }
   if (c.progress >= 0) {
     record.progress = static_cast<int>(optional_int(result, row, c.progress).value_or(0));
+  }
+  if (c.cancelled_index_oid >= 0) {
+    record.cancelled_index_oid = result.get_optional(row, c.cancelled_index_oid);
   }
   return record;
 }
@@ -171,6 +175,7 @@ std::string StateTables::create_script() const {
          "  runner TEXT NOT NULL,\n"
          "  object_oids TEXT,\n"
          "  progress INT,\n"
+         "  cancelled_index_oid TEXT,\n"
          "  PRIMARY KEY (version, step)\n"
          ");\n"
          "INSERT INTO " +
@@ -182,7 +187,8 @@ std::vector<std::string> StateTables::upgrade_statements(int from) const {
   if (from >= kStateSchemaVersion) return {};
   return {"ALTER TABLE " + state_table() + " ADD COLUMN IF NOT EXISTS schema_version INT",
           "ALTER TABLE " + steps_table() + " ADD COLUMN IF NOT EXISTS object_oids TEXT",
-          "ALTER TABLE " + steps_table() + " ADD COLUMN IF NOT EXISTS progress INT"};
+          "ALTER TABLE " + steps_table() + " ADD COLUMN IF NOT EXISTS progress INT",
+          "ALTER TABLE " + steps_table() + " ADD COLUMN IF NOT EXISTS cancelled_index_oid TEXT"};
 }
 
 std::string StateTables::record_schema_version_sql() const {
@@ -264,7 +270,7 @@ std::string StateTables::write_step_sql(const StepWrite& write) const {
                     " sha256 = excluded.sha256, state = excluded.state,"
                     " transactional = excluded.transactional, error = excluded.error,"
                     " finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,"
-                    " runner = excluded.runner";
+                    " runner = excluded.runner, cancelled_index_oid = NULL";
   if (restarts) sql += ", started_at = excluded.started_at";
   if (restarts || write.object_oids || write.object_oids_sql) {
     sql += ", object_oids = excluded.object_oids";
@@ -276,6 +282,14 @@ std::string StateTables::write_step_sql(const StepWrite& write) const {
 std::string StateTables::progress_sql(std::string_view version, int step, int statements) const {
   return "UPDATE " + steps_table() + " SET progress = " + std::to_string(statements) +
          " WHERE version = " + quote_literal(version) + " AND step = " + std::to_string(step);
+}
+
+std::string StateTables::record_cancelled_build_sql(std::string_view version, int step,
+                                                    std::string_view index_oid,
+                                                    std::string_view message) const {
+  return "UPDATE " + steps_table() + " SET cancelled_index_oid = " + quote_literal(index_oid) +
+         ", error = " + quote_literal(message) + " WHERE version = " + quote_literal(version) +
+         " AND step = " + std::to_string(step);
 }
 
 std::string StateTables::advance_version_sql(std::string_view version) const {

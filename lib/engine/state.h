@@ -18,8 +18,9 @@ namespace dbmig::engine {
 
 // The version of the state tables' layout this dbmig writes. 1: the layout
 // before the version existed (no schema_version column); 2: the step history
-// records the OIDs its proofs are about and the statements committed.
-inline constexpr int kStateSchemaVersion = 2;
+// records the OIDs its proofs are about and the statements committed; 3: it
+// records the index whose build dbmig cancelled itself (SIGINT/SIGTERM).
+inline constexpr int kStateSchemaVersion = 3;
 
 enum class StepState { started, applied, verified, failed };
 
@@ -47,6 +48,10 @@ struct StepRecord {
   // Statements of a non-transactional step committed under the fence (the
   // first `progress` statements); 0 when none or unknown.
   int progress = 0;
+  // The OID of the index whose concurrent build this step's runner cancelled
+  // itself (SIGINT/SIGTERM), left INVALID; nullopt when none (or before
+  // state schema 3). The next apply rebuilds that index without --repair.
+  std::optional<std::string> cancelled_index_oid;
 };
 
 // The lease columns of the singleton row.
@@ -132,11 +137,18 @@ class StateTables {
 
   // SQL (no trailing ';') upserting one step-history row: started_at is set
   // to the server's now() when the row is (re)started, finished_at to
-  // clock_timestamp() for verified/failed rows.
+  // clock_timestamp() for verified/failed rows. Every such write clears the
+  // record of a cancelled build (record_cancelled_build_sql).
   [[nodiscard]] std::string write_step_sql(const StepWrite& write) const;
   // SQL (no trailing ';') recording that the first `statements` statements
   // of (version, step) committed.
   [[nodiscard]] std::string progress_sql(std::string_view version, int step, int statements) const;
+  // SQL (no trailing ';') recording on (version, step)'s row that dbmig
+  // cancelled its own build of the index `index_oid` (left INVALID), with
+  // `message` as the row's error; the row's state is kept.
+  [[nodiscard]] std::string record_cancelled_build_sql(std::string_view version, int step,
+                                                       std::string_view index_oid,
+                                                       std::string_view message) const;
   // SQL (no trailing ';') recording `version` as the last verified version.
   [[nodiscard]] std::string advance_version_sql(std::string_view version) const;
   // The same as an assignment for Lease::fence_sql: "version = '...'".

@@ -30,6 +30,7 @@ struct InvalidIndex {
   std::string schema, index, table_schema, table;
   bool partitioned = false;
   bool being_built = false;
+  std::string oid;
 };
 
 struct StatusFindings {
@@ -57,8 +58,8 @@ void find_pending(const migration::Plan& plan, StatusFindings& findings) {
 std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
   const db::Result result = connection.exec(
       "SELECT n.nspname, c.relname, tn.nspname, t.relname, c.relkind = 'I',"
-      " EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = c.oid)"
-      " FROM pg_index i"
+      " EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = c.oid),"
+      " c.oid FROM pg_index i"
       " JOIN pg_class c ON c.oid = i.indexrelid"
       " JOIN pg_namespace n ON n.oid = c.relnamespace"
       " JOIN pg_class t ON t.oid = i.indrelid"
@@ -71,7 +72,8 @@ std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
                        .table_schema = std::string(result.get(row, 2)),
                        .table = std::string(result.get(row, 3)),
                        .partitioned = result.get(row, 4) == "t",
-                       .being_built = result.get(row, 5) == "t"});
+                       .being_built = result.get(row, 5) == "t",
+                       .oid = std::string(result.get(row, 6))});
   }
   return indexes;
 }
@@ -119,11 +121,28 @@ ExitCode exit_code_of(const StatusFindings& findings, const StatusOptions& optio
   return up_to_date(findings) ? ExitCode::ok : ExitCode::check_failed;
 }
 
+// The INVALID index is the one whose build dbmig cancelled itself (a step
+// row records its OID): the next apply rebuilds it without --repair.
+bool cancelled_by_dbmig(const InvalidIndex& index, const DatabaseState& state) {
+  return std::any_of(state.steps.begin(), state.steps.end(), [&index](const StepRecord& record) {
+    return record.cancelled_index_oid == index.oid;
+  });
+}
+
 json optional_text(const std::optional<std::string>& text) {
   return text ? json(*text) : json(nullptr);
 }
 
-json record_json(const StepRecord& record) {
+// A started or applied row whose runner is gone: nobody holds the lease (it
+// was released on an interruption, or expired after a crash), so nobody is
+// working on the step; the next apply continues it. While a runner holds the
+// lease the step counts as in progress (that runner takes it over).
+bool runner_gone(const StepRecord& record, const LeaseInfo& lease) {
+  if (record.state != StepState::started && record.state != StepState::applied) return false;
+  return !lease.held();
+}
+
+json record_json(const StepRecord& record, const LeaseInfo& lease) {
   return {{"version", record.version},
           {"step", record.step},
           {"file", record.file},
@@ -131,7 +150,9 @@ json record_json(const StepRecord& record) {
           {"error", optional_text(record.error)},
           {"started_at", iso_utc(record.started_at)},
           {"finished_at", record.finished_at ? json(iso_utc(*record.finished_at)) : json(nullptr)},
-          {"runner", record.runner}};
+          {"runner", record.runner},
+          {"runner_gone", runner_gone(record, lease)},
+          {"cancelled_index_oid", optional_text(record.cancelled_index_oid)}};
 }
 
 json steps_json(const StatusFindings& findings, bool failed) {
@@ -140,7 +161,9 @@ json steps_json(const StatusFindings& findings, bool failed) {
     const bool is_failed = record.state == StepState::failed;
     const bool in_progress =
         record.state == StepState::started || record.state == StepState::applied;
-    if (failed ? is_failed : in_progress) list.push_back(record_json(record));
+    if (failed ? is_failed : in_progress) {
+      list.push_back(record_json(record, findings.state.lease));
+    }
   }
   return list;
 }
@@ -195,7 +218,8 @@ json document(const migration::Plan& plan, const ConnectionSettings& settings,
                        {"table_schema", index.table_schema},
                        {"table", index.table},
                        {"partitioned", index.partitioned},
-                       {"being_built", index.being_built}});
+                       {"being_built", index.being_built},
+                       {"cancelled_by_dbmig", cancelled_by_dbmig(index, findings.state)}});
   }
   const LeaseInfo& lease = findings.state.lease;
   json error = nullptr;
@@ -236,7 +260,20 @@ void write_state_lines(const StatusFindings& findings, std::ostream& out) {
       << '\n';
   for (const StepRecord& record : findings.state.steps) {
     const std::string label = step_label(record.version, record.file);
-    if (record.state == StepState::started) {
+    if (runner_gone(record, findings.state.lease)) {
+      out << "interrupted: " << label
+          << (record.state == StepState::applied ? " applied, awaiting verification; started at "
+                                                 : " started at ")
+          << iso_utc(record.started_at) << " by " << record.runner
+          << ", which is gone (its lease was released or expired)";
+      if (record.cancelled_index_oid) {
+        out << "; it cancelled its build of index OID " << *record.cancelled_index_oid
+            << ", left INVALID: the next dbmig apply drops and rebuilds it";
+      } else {
+        out << "; the next dbmig apply continues it";
+      }
+      out << '\n';
+    } else if (record.state == StepState::started) {
       out << "in progress: " << label << " started at " << iso_utc(record.started_at) << " by "
           << record.runner << '\n';
     } else if (record.state == StepState::applied) {
@@ -281,7 +318,9 @@ void write_problem_lines(const migration::Plan& plan, const StatusFindings& find
         << '.' << index.table
         << (index.being_built   ? " (being built)"
             : index.partitioned ? " (partitioned: valid once every partition has its index)"
-                                : "")
+            : cancelled_by_dbmig(index, findings.state)
+                ? " (left by dbmig's interrupted build: the next dbmig apply rebuilds it)"
+                : "")
         << '\n';
   }
 }

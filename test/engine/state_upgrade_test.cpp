@@ -91,6 +91,29 @@ TEST_F(StateUpgradeTest, ApplyUpgradesTablesAnOlderDbmigCreatedAndKeepsTheirHist
   EXPECT_EQ(state.schema_version, kStateSchemaVersion);
 }
 
+// Layout 2 is layout 3 without steps.cancelled_index_oid (issue 13: the
+// index whose build dbmig cancelled itself).
+TEST_F(StateUpgradeTest, ApplyUpgradesLayoutTwoTablesWithTheCancelledBuildColumn) {
+  MigrationTree tree(kHistory);
+  ASSERT_EQ(run_apply(tree.plan(), conninfo()).code, ExitCode::ok);
+  admin().exec("ALTER TABLE dbmig.steps DROP COLUMN cancelled_index_oid");
+  admin().exec("UPDATE dbmig.state SET schema_version = 2");
+  const DatabaseState before = StateTables().read(admin());
+  EXPECT_EQ(before.schema_version, 2);
+  ASSERT_EQ(before.steps.size(), 2U);
+  EXPECT_EQ(before.steps[0].cancelled_index_oid, std::nullopt);
+
+  tree.write("0003-u/up.sql", "INSERT INTO t VALUES (1, 1);\n");
+  const ApplyOutcome outcome = run_apply(tree.plan(), conninfo());
+  ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
+  EXPECT_EQ(value("SELECT schema_version FROM dbmig.state"), "3");
+  EXPECT_EQ(value("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dbmig'"
+                  " AND table_name = 'steps' AND column_name = 'cancelled_index_oid'"),
+            "1");
+  EXPECT_EQ(value("SELECT count(*) FROM dbmig.steps WHERE cancelled_index_oid IS NULL"), "3");
+  EXPECT_EQ(value("SELECT version FROM dbmig.state"), "0003-u");
+}
+
 TEST_F(StateUpgradeTest, ReadingTablesOfTheOlderLayoutNeedsNoUpgrade) {
   MigrationTree tree(kHistory);
   old_dbmig_applied_first_version(tree);

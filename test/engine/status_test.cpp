@@ -171,6 +171,36 @@ TEST_F(StatusTest, AnExpiredLeaseIsNotShown) {
   EXPECT_TRUE(status(tree.plan()).document.at("lease").is_null());
 }
 
+// Issue 13: a started/applied step whose runner's lease expired (a crash, a
+// kill -9) is shown as interrupted, not "in progress".
+TEST_F(StatusTest, AStepWhoseRunnersLeaseExpiredIsInterruptedNotInProgress) {
+  MigrationTree tree(kTwoVersions);
+  const std::string up1_sha = tree.plan().versions[1].steps[0].sha256;
+  record("0001-create-t",
+         "('0002-index', 1, 'up1.sql', '" + up1_sha + "', 'started', false, NULL, 'host:1:aa')");
+  db::Connection connection = connect();
+  connection.exec(
+      "UPDATE dbmig.state SET lease_owner = 'host:1:aa', "
+      "lease_expires_at = now() - interval '1 second'");
+  const StatusRun run = status(tree.plan());
+  ASSERT_EQ(run.document.at("in_progress").size(), 1U) << run.document.dump(2);
+  EXPECT_EQ(run.document.at("in_progress").at(0).at("runner_gone"), true);
+  EXPECT_TRUE(run.document.at("in_progress").at(0).at("cancelled_index_oid").is_null());
+  const StatusRun text = status(tree.plan(), false, false);
+  EXPECT_NE(text.text.find("interrupted: 0002-index/up1.sql started at "), std::string::npos)
+      << text.text;
+  EXPECT_NE(text.text.find("by host:1:aa, which is gone (its lease was released or expired); the "
+                           "next dbmig apply continues it"),
+            std::string::npos)
+      << text.text;
+  EXPECT_EQ(text.text.find("in progress"), std::string::npos) << text.text;
+
+  connection.exec("UPDATE dbmig.state SET lease_expires_at = now() + interval '1 minute'");
+  const StatusRun held = status(tree.plan());
+  EXPECT_EQ(held.document.at("in_progress").at(0).at("runner_gone"), false)
+      << "while its runner holds the lease the step is in progress";
+}
+
 TEST_F(StatusTest, ReportsDriftWhenAnAppliedStepFileChanged) {
   MigrationTree tree(kTwoVersions);
   write_verify_files(tree);
@@ -237,7 +267,8 @@ TEST_F(StatusTest, ListsInvalidIndexesOfTheDatabase) {
                                                             {"table_schema", "public"},
                                                             {"table", "dup"},
                                                             {"partitioned", false},
-                                                            {"being_built", false}}));
+                                                            {"being_built", false},
+                                                            {"cancelled_by_dbmig", false}}));
   const StatusRun text = status(tree.plan(), false, false);
   EXPECT_NE(text.text.find("INVALID index: public.dup_v_key on public.dup"), std::string::npos)
       << text.text;
