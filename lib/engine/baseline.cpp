@@ -10,7 +10,7 @@
 #include "engine/inspect.h"
 #include "engine/lease.h"
 #include "engine/state.h"
-#include "engine/supersession.h"
+#include "engine/superseded_proofs.h"
 #include "migration/directory.h"
 #include "sql/quoting.h"
 #include "sql/verify_query.h"
