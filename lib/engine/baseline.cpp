@@ -10,8 +10,9 @@
 #include "engine/inspect.h"
 #include "engine/lease.h"
 #include "engine/state.h"
-#include "engine/supersession.h"
+#include "engine/superseded_proofs.h"
 #include "migration/directory.h"
+#include "migration/version_name.h"
 #include "sql/quoting.h"
 #include "sql/verify_query.h"
 
@@ -24,38 +25,11 @@ using nlohmann::json;
   throw Failure(ExitCode::usage_error, message, hint);
 }
 
-// "1.01_0" -> "1.1": Flyway's version parts, leading zeros and trailing zero
-// parts dropped (as `dbmig import` records them).
-std::vector<std::string> version_parts(std::string_view version) {
-  std::vector<std::string> parts(1);
-  for (char c : version) {
-    if (c == '.' || c == '_') {
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  for (std::string& part : parts) {
-    part.erase(0, std::min(part.find_first_not_of('0'), part.size() - 1));
-  }
-  while (parts.size() > 1 && parts.back() == "0") parts.pop_back();
-  return parts;
-}
-
-bool number_less(const std::string& a, const std::string& b) {
-  return a.size() != b.size() ? a.size() < b.size() : a < b;
-}
-
+// Tool versions in Flyway's order (migration/version_name.h); plain numbers
+// compare as numbers.
 bool version_less(std::string_view a, std::string_view b) {
-  const auto x = version_parts(a);
-  const auto y = version_parts(b);
-  return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), number_less);
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& part : parts) out += (out.empty() ? "" : ".") + part;
-  return out;
+  return migration::flyway_version_less(migration::flyway_version_parts(a),
+                                        migration::flyway_version_parts(b));
 }
 
 struct ToolHistory {
@@ -162,7 +136,8 @@ class HistoryReader {
                                   " WHERE version IS NOT NULL ORDER BY installed_rank");
     ToolHistory history;
     for (int row = 0; row < rows.rows(); ++row) {
-      const std::string version = joined(version_parts(rows.get(row, 0)));
+      const std::string version =
+          migration::flyway_version_name(migration::flyway_version_parts(rows.get(row, 0)));
       if (!db::is_true(rows.get(row, 1))) {
         refuse("Flyway version " + version + " is recorded as failed",
                "repair it with `flyway repair` first");

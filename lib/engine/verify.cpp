@@ -15,7 +15,7 @@
 #include "engine/inspect.h"
 #include "engine/server.h"
 #include "engine/state.h"
-#include "engine/supersession.h"
+#include "engine/superseded_proofs.h"
 #include "sql/definition.h"
 #include "sql/quoting.h"
 #include "sql/verify_query.h"

@@ -13,6 +13,7 @@
 #include "core/diagnostic.h"
 #include "sql/dialect.h"
 #include "sql/splitter.h"
+#include "sql/token_reader.h"
 
 namespace dbmig::sql {
 
@@ -20,20 +21,6 @@ enum class StatementKind { ddl, dml, other, session, transaction_control };
 
 // "ddl", "dml", "other", "session", "transaction control".
 [[nodiscard]] std::string_view to_string(StatementKind kind);
-
-// A possibly schema-qualified name, folded as the server folds it: unquoted
-// parts lower-cased (ASCII), quoted parts kept as written (quotes removed,
-// "" unescaped). `schema` is empty when the name was not qualified.
-// (A CockroachDB three-part name db.schema.t keeps `database` too.)
-struct QualifiedName {
-  std::string database;
-  std::string schema;
-  std::string name;
-
-  // The name as SQL: every part quoted, e.g. "public"."Users".
-  [[nodiscard]] std::string quoted() const;
-  friend bool operator==(const QualifiedName&, const QualifiedName&) = default;
-};
 
 enum class ChangeKind {
   create_index,          // CREATE [UNIQUE|INVERTED] INDEX [CONCURRENTLY] name ON t
@@ -68,16 +55,16 @@ struct Finding {
 
 struct Classification {
   StatementKind kind = StatementKind::other;
-  std::string command;              // upper-case leading words, e.g. "CREATE INDEX", "ALTER TABLE"
-  bool non_transactional = false;   // cannot run inside a transaction block
-  std::vector<Change> changes;      // changes that need proof
-  std::vector<Finding> findings;    // per-statement warnings/errors (unnamed index, ...)
+  std::string command;             // upper-case leading words, e.g. "CREATE INDEX", "ALTER TABLE"
+  bool non_transactional = false;  // cannot run inside a transaction block
+  std::vector<Change> changes;     // changes that need proof
+  std::vector<Finding> findings;   // per-statement warnings/errors (unnamed index, ...)
   // Warnings that matter only when the statement runs outside a transaction
   // (a failed non-transactional step is re-run): CREATE INDEX / ADD COLUMN /
   // ADD CONSTRAINT without IF NOT EXISTS where the dialect has it. analyze_step
   // moves them into the step's findings when the step is non-transactional.
   std::vector<Finding> rerun_hazards;
-  bool commits_inside = false;      // DO/CALL whose text contains the word COMMIT
+  bool commits_inside = false;  // DO/CALL whose text contains the word COMMIT
 };
 
 // Classifies one statement of `source` (the whole step file) for `dialect`.
@@ -88,7 +75,7 @@ struct Classification {
 // warning when the PostgreSQL 15 grammar (libpg_query) rejects the statement
 // and no error was found already. Names are folded as the server folds them
 // (on postgres also truncated to 63 bytes).
-[[nodiscard]] Classification classify_statement(const Statement& statement,
-                                                std::string_view source, Dialect dialect);
+[[nodiscard]] Classification classify_statement(const Statement& statement, std::string_view source,
+                                                Dialect dialect);
 
 }  // namespace dbmig::sql

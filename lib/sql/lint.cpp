@@ -7,205 +7,20 @@
 // from its tokens instead, for the rules that can be told from them.
 #include "sql/lint.h"
 
-#include <pg_query.h>
-
 #include <algorithm>
-#include <array>
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/text.h"
 #include "sql/lint_rules.h"
+#include "sql/lint_tree.h"
 #include "sql/scanner.h"
+#include "sql/token_reader.h"
 
 namespace dbmig::sql {
 namespace {
 
-using Json = nlohmann::json;
-using ColumnType = HistoryLinter::ColumnType;
+using namespace lint_tree;
 using Memory = HistoryLinter::Memory;
-
-constexpr std::size_t kNoLocation = static_cast<std::size_t>(-1);
-
-// ---- reading the parse tree ----
-
-const Json& field(const Json& node, std::string_view key) {
-  static const Json kNull;
-  if (!node.is_object()) return kNull;
-  const auto found = node.find(key);
-  return found == node.end() ? kNull : *found;
-}
-
-std::string text_of(const Json& node, std::string_view key) {
-  const Json& value = field(node, key);
-  return value.is_string() ? value.get<std::string>() : std::string{};
-}
-
-bool flag(const Json& node, std::string_view key) {
-  const Json& value = field(node, key);
-  return value.is_boolean() && value.get<bool>();
-}
-
-std::size_t location_of(const Json& node) {
-  const Json& value = field(node, "location");
-  return value.is_number_integer() && value.get<long>() >= 0 ? value.get<std::size_t>()
-                                                             : kNoLocation;
-}
-
-// The one statement node of `text` ({"AlterTableStmt": {...}}); nullopt when
-// the grammar rejects the text.
-std::optional<Json> parse_statement(std::string_view text) {
-  const std::string query(text);
-  PgQueryParseResult result = pg_query_parse(query.c_str());
-  std::optional<Json> statement;
-  if (result.error == nullptr && result.parse_tree != nullptr) {
-    Json tree = Json::parse(result.parse_tree, nullptr, false);
-    const Json& statements = field(tree, "stmts");
-    if (statements.is_array() && statements.size() == 1) statement = field(statements[0], "stmt");
-  }
-  pg_query_free_parse_result(result);
-  return statement;
-}
-
-// "schema.table", or "table" when unqualified or in public.
-std::string table_key(const Json& range_var) {
-  const std::string schema = text_of(range_var, "schemaname");
-  const std::string name = text_of(range_var, "relname");
-  return schema.empty() || schema == "public" ? name : schema + "." + name;
-}
-
-// The names of a List of String nodes joined with '.'.
-std::string dotted(const Json& list) {
-  std::string out;
-  if (!list.is_array()) return out;
-  for (const Json& item : list) {
-    const std::string part = text_of(field(item, "String"), "sval");
-    if (part.empty()) continue;
-    if (!out.empty()) out += '.';
-    out += part;
-  }
-  return out;
-}
-
-ColumnType column_type(const Json& type_name) {
-  ColumnType type;
-  const Json& names = field(type_name, "names");
-  if (names.is_array() && !names.empty())
-    type.name = text_of(field(names.back(), "String"), "sval");
-  const Json& mods = field(type_name, "typmods");
-  if (!mods.is_array()) return type;
-  for (const Json& mod : mods) {
-    const Json& value = field(field(field(mod, "A_Const"), "ival"), "ival");
-    type.mods.push_back(value.is_number_integer() ? value.get<long>() : 0);
-  }
-  return type;
-}
-
-// The constraints of a ColumnDef, by contype ("CONSTR_NOTNULL", ...).
-std::vector<const Json*> column_constraints(const Json& column) {
-  std::vector<const Json*> out;
-  const Json& list = field(column, "constraints");
-  if (!list.is_array()) return out;
-  for (const Json& item : list) out.push_back(&field(item, "Constraint"));
-  return out;
-}
-
-// The column c of CHECK (c IS NOT NULL); "" for any other check.
-std::string not_null_check_column(const Json& constraint) {
-  const Json& test = field(field(constraint, "raw_expr"), "NullTest");
-  if (text_of(test, "nulltesttype") != "IS_NOT_NULL") return {};
-  const Json& fields = field(field(field(test, "arg"), "ColumnRef"), "fields");
-  if (!fields.is_array() || fields.size() != 1) return {};
-  return text_of(field(fields[0], "String"), "sval");
-}
-
-// Functions a DEFAULT may call without forcing a rewrite (PostgreSQL 11+
-// stores a non-volatile default in the catalog): stable or immutable ones.
-bool is_non_volatile_function(std::string_view name) {
-  static constexpr std::array kNonVolatile = {"now",
-                                              "statement_timestamp",
-                                              "transaction_timestamp",
-                                              "current_database",
-                                              "lower",
-                                              "upper",
-                                              "length",
-                                              "coalesce",
-                                              "jsonb_build_object",
-                                              "json_build_object",
-                                              "jsonb_build_array",
-                                              "json_build_array",
-                                              "to_jsonb",
-                                              "to_json",
-                                              "array_fill",
-                                              "make_date",
-                                              "make_interval",
-                                              "date_trunc",
-                                              "concat",
-                                              "md5",
-                                              "abs",
-                                              "round",
-                                              "int4",
-                                              "int8",
-                                              "text",
-                                              "to_timestamp",
-                                              "to_date",
-                                              "current_setting"};
-  return std::find(kNonVolatile.begin(), kNonVolatile.end(), name) != kNonVolatile.end();
-}
-
-// True when the expression calls a function not known to be non-volatile
-// (random(), gen_random_uuid(), clock_timestamp(), nextval(), a user
-// function whose volatility the linter cannot see).
-bool may_be_volatile(const Json& node) {
-  if (node.is_array()) {
-    return std::any_of(node.begin(), node.end(), [](const Json& n) { return may_be_volatile(n); });
-  }
-  if (!node.is_object()) return false;
-  for (const auto& [key, value] : node.items()) {
-    if (key == "FuncCall") {
-      const Json& names = field(value, "funcname");
-      const std::string name =
-          names.is_array() && !names.empty() ? text_of(field(names.back(), "String"), "sval") : "";
-      if (!is_non_volatile_function(name)) return true;
-    }
-    if (may_be_volatile(value)) return true;
-  }
-  return false;
-}
-
-bool is_serial(std::string_view type) {
-  static constexpr std::array kSerial = {"serial",  "bigserial", "smallserial",
-                                         "serial2", "serial4",   "serial8"};
-  return std::find(kSerial.begin(), kSerial.end(), type) != kSerial.end();
-}
-
-// Length-limit widening: every (old) modifier at most the new one, or the new
-// type unlimited.
-bool widens(const std::vector<long>& from, const std::vector<long>& to) {
-  if (to.empty()) return true;
-  if (from.empty() || from.size() != to.size()) return false;
-  return std::equal(from.begin(), from.end(), to.begin(), [](long a, long b) { return a <= b; });
-}
-
-// The ALTER COLUMN TYPE changes PostgreSQL makes without rewriting the table
-// (the 9.2 release notes and ALTER TABLE's notes: binary-coercible types,
-// wider varchar/varbit/numeric/timestamp limits). Unknown old type: unsafe.
-bool rewrite_free(const std::optional<ColumnType>& from, const ColumnType& to, bool using_clause) {
-  if (!from || using_clause) return false;
-  if (from->name == to.name && from->mods == to.mods) return true;
-  if (from->name == "varchar" && to.name == "text") return true;
-  if (from->name == "text" && to.name == "varchar" && to.mods.empty()) return true;
-  if (from->name != to.name) return false;
-  if (to.name == "numeric") {
-    if (to.mods.empty()) return true;
-    const long from_scale = from->mods.size() > 1 ? from->mods[1] : 0;
-    const long to_scale = to.mods.size() > 1 ? to.mods[1] : 0;
-    return !from->mods.empty() && from_scale == to_scale && from->mods[0] <= to.mods[0];
-  }
-  static constexpr std::array kWidenable = {"varchar", "varbit", "timestamp", "timestamptz"};
-  if (std::find(kWidenable.begin(), kWidenable.end(), to.name) == kWidenable.end()) return false;
-  return widens(from->mods, to.mods);
-}
 
 // The rules that hold on CockroachDB, whose other schema changes run online
 // as background jobs (docs/lint.md).
@@ -525,17 +340,11 @@ class StatementLinter {
 
 // ---- the token fallback (statements the PostgreSQL 15 grammar rejects) ----
 
-class TokenReader {
+class FallbackLinter {
  public:
-  TokenReader(const Statement& statement, std::string_view source) : source_(source) {
-    for (const Token& token : statement.tokens) {
-      if (token.kind != TokenKind::comment) tokens_.push_back(&token);
-    }
-  }
-
-  [[nodiscard]] bool word(std::size_t i, std::string_view w) const {
-    return i < tokens_.size() && is_word(*tokens_[i], source_, w);
-  }
+  // Table names are compared ASCII lower-cased, as the parse-tree rules key them.
+  FallbackLinter(const Statement& statement, std::string_view source, Dialect dialect)
+      : w_(statement, source, dialect) {}
 
   // ALTER TABLE t ... RENAME [COLUMN] a TO b | RENAME TO u;
   // ADD [COLUMN] ... NOT NULL without DEFAULT in the same action.
@@ -544,8 +353,8 @@ class TokenReader {
     std::size_t i = 2;
     if (word(i, "if") && word(i + 1, "exists")) i += 2;
     if (word(i, "only")) ++i;
-    if (i >= tokens_.size() || created.contains(ascii_lower(tokens_[i]->text(source_)))) return;
-    for (std::size_t begin = i + 1; begin < tokens_.size();) {
+    if (i >= w_.size() || created.contains(ascii_lower(w_.text(i)))) return;
+    for (std::size_t begin = i + 1; begin < w_.size();) {
       const std::size_t end = action_end(begin);
       action(linter, begin, end);
       begin = end + 1;
@@ -555,12 +364,12 @@ class TokenReader {
  private:
   std::size_t action_end(std::size_t begin) const {
     int depth = 0;
-    for (std::size_t i = begin; i < tokens_.size(); ++i) {
-      if (tokens_[i]->is('(')) ++depth;
-      if (tokens_[i]->is(')')) --depth;
-      if (depth == 0 && tokens_[i]->is(',')) return i;
+    for (std::size_t i = begin; i < w_.size(); ++i) {
+      if (w_.punct(i, '(')) ++depth;
+      if (w_.punct(i, ')')) --depth;
+      if (depth == 0 && w_.punct(i, ',')) return i;
     }
-    return tokens_.size();
+    return w_.size();
   }
 
   void action(StatementLinter& linter, std::size_t begin, std::size_t end) const {
@@ -581,8 +390,9 @@ class TokenReader {
     if (not_null) linter.required_field();
   }
 
-  std::string_view source_;
-  std::vector<const Token*> tokens_;
+  [[nodiscard]] bool word(std::size_t i, std::string_view lower) const { return w_.word(i, lower); }
+
+  TokenReader w_;
 };
 
 bool may_lock(const Statement& statement, std::string_view source) {
@@ -594,57 +404,6 @@ bool may_lock(const Statement& statement, std::string_view source) {
     return false;
   }
   return false;
-}
-
-// ---- allow comments ----
-
-struct AllowComment {
-  std::size_t offset = 0;
-  std::vector<std::string> rules;
-};
-
-constexpr std::string_view kAllowMarker = "dbmig:allow";
-
-// `-- dbmig:allow a, b` on the line just before statement `index`.
-std::optional<AllowComment> allow_comment(std::string_view source,
-                                          const std::vector<Statement>& statements,
-                                          std::size_t index) {
-  const std::size_t gap_begin = index == 0 ? 0 : statements[index - 1].end;
-  const std::size_t begin = statements[index].begin;
-  const std::string_view gap = source.substr(gap_begin, begin - gap_begin);
-  const auto tokens = scan(gap);
-  if (!tokens) return std::nullopt;
-  for (const Token& token : *tokens) {
-    const std::string_view text = token.text(gap);
-    if (token.kind != TokenKind::comment || !text.starts_with("--")) continue;
-    const std::string_view rest = gap.substr(token.begin);
-    if (std::count(rest.begin(), rest.end(), '\n') != 1) continue;
-    std::string_view body = text.substr(2);
-    while (!body.empty() && (body.front() == ' ' || body.front() == '\t')) body.remove_prefix(1);
-    if (!body.starts_with(kAllowMarker)) continue;
-    body.remove_prefix(kAllowMarker.size());
-    AllowComment comment{gap_begin + token.begin, {}};
-    std::string name;
-    for (const char c : std::string(body) + ' ') {
-      if (c == ' ' || c == ',' || c == '\t' || c == '\r') {
-        if (!name.empty()) comment.rules.push_back(std::move(name));
-        name.clear();
-      } else {
-        name += c;
-      }
-    }
-    return comment;
-  }
-  return std::nullopt;
-}
-
-// Index of the statement whose span holds `offset` (the last one beginning
-// at or before it).
-std::size_t statement_at(const std::vector<Statement>& statements, std::size_t offset) {
-  const auto after = std::upper_bound(
-      statements.begin(), statements.end(), offset,
-      [](std::size_t value, const Statement& statement) { return value < statement.begin; });
-  return after == statements.begin() ? 0 : static_cast<std::size_t>(after - statements.begin() - 1);
 }
 
 }  // namespace
@@ -661,46 +420,7 @@ std::vector<Finding> HistoryLinter::lint_step(std::string_view source, const Ste
       continue;
     }
     for (const Change& change : step.classifications[i].changes) linter.create_index_change(change);
-    TokenReader(statement, source).lint(linter, state.created_tables);
-  }
-  return out;
-}
-
-std::set<std::string> allowed_rules(std::string_view source,
-                                    const std::vector<Statement>& statements,
-                                    std::size_t statement_index) {
-  const auto comment = allow_comment(source, statements, statement_index);
-  if (!comment) return {};
-  return {comment->rules.begin(), comment->rules.end()};
-}
-
-std::vector<Finding> without_allowed(std::string_view source,
-                                     const std::vector<Statement>& statements,
-                                     std::vector<Finding> findings) {
-  if (statements.empty()) return findings;
-  std::vector<Finding> kept;
-  for (Finding& finding : findings) {
-    const bool silenced =
-        finding.severity == Severity::warning && !finding.rule.empty() &&
-        allowed_rules(source, statements, statement_at(statements, finding.offset))
-            .contains(finding.rule);
-    if (!silenced) kept.push_back(std::move(finding));
-  }
-  return kept;
-}
-
-std::vector<Finding> unknown_allowed_rules(std::string_view source,
-                                           const std::vector<Statement>& statements) {
-  std::vector<Finding> out;
-  for (std::size_t i = 0; i < statements.size(); ++i) {
-    const auto comment = allow_comment(source, statements, i);
-    if (!comment) continue;
-    for (const std::string& name : comment->rules) {
-      if (is_known_rule(name)) continue;
-      out.push_back({Severity::warning, comment->offset,
-                     "dbmig:allow names unknown rule \"" + name + "\"",
-                     "use a rule id from docs/lint.md, e.g. renaming-column", ""});
-    }
+    FallbackLinter(statement, source, dialect_).lint(linter, state.created_tables);
   }
   return out;
 }

@@ -13,8 +13,8 @@
 #include <string>
 
 #include "core/text.h"
-#include "sql/scanner.h"
 #include "sql/lint_rules.h"
+#include "sql/scanner.h"
 
 namespace dbmig::sql {
 namespace {
@@ -286,6 +286,7 @@ std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
   if (!statements)
     return std::unexpected(explain_split_error(source, std::move(statements.error())));
   StepAnalysis step;
+  step.dialect = rules.dialect;
   step.statements = std::move(*statements);
   if (step.statements.empty()) check_no_statement(step, source);
   for (const Statement& statement : step.statements) {

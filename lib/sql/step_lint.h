@@ -19,6 +19,7 @@ struct StepRules {
 };
 
 struct StepAnalysis {
+  Dialect dialect = Dialect::postgres;  // the dialect the names were folded for (StepRules)
   std::vector<Statement> statements;
   std::vector<Classification> classifications;  // one per statement
   // The mode dbmig runs the step in: false when the file is marked, when a

@@ -1,68 +1,51 @@
-#include "engine/supersession.h"
+#include "sql/supersession.h"
 
 #include <algorithm>
-#include <functional>
 #include <optional>
 
-#include "core/text.h"
-#include "engine/inspect.h"
+#include "sql/token_reader.h"
 
-namespace dbmig::engine {
+namespace dbmig::sql {
 namespace {
 
-using sql::QualifiedName;
-using sql::Token;
-using sql::TokenKind;
-
-// The statement's tokens without comments, read front to back.
+// A statement's words read front to back, through TokenReader.
 class Cursor {
  public:
-  Cursor(const sql::Statement& statement, std::string_view source) : source_(source) {
-    for (const Token& token : statement.tokens) {
-      if (token.kind != TokenKind::comment) tokens_.push_back(token);
-    }
-  }
+  Cursor(const Statement& statement, std::string_view source, Dialect dialect)
+      : reader_(statement, source, dialect) {}
 
-  [[nodiscard]] bool done() const { return position_ >= tokens_.size(); }
+  [[nodiscard]] bool done() const { return position_ >= reader_.size(); }
 
   // Consumes the words (lower case) when they come next, in order.
   bool accept(std::initializer_list<std::string_view> words) {
-    std::size_t at = position_;
-    for (std::string_view word : words) {
-      if (at >= tokens_.size() || !sql::is_word(tokens_[at], source_, word)) return false;
-      ++at;
-    }
-    position_ = at;
+    if (!reader_.words(position_, words)) return false;
+    position_ += words.size();
     return true;
   }
 
   bool accept(char punctuation) {
-    if (done() || !tokens_[position_].is(punctuation)) return false;
+    if (!reader_.punct(position_, punctuation)) return false;
     ++position_;
     return true;
   }
 
   bool accept_operator(std::string_view op) {
-    if (done() || tokens_[position_].kind != TokenKind::op ||
-        tokens_[position_].text(source_) != op) {
-      return false;
-    }
+    if (!reader_.op(position_, op)) return false;
     ++position_;
     return true;
   }
 
-  // One name part (identifier or keyword), folded as the server does.
+  // One name part (identifier or keyword, with an optional UESCAPE clause),
+  // folded as the server does.
   std::optional<std::string> name_part() {
-    if (done()) return std::nullopt;
-    const Token& token = tokens_[position_];
-    if (token.kind != TokenKind::identifier && token.kind != TokenKind::keyword) {
-      return std::nullopt;
-    }
-    ++position_;
-    return fold(token.text(source_));
+    if (!reader_.name_at(position_)) return std::nullopt;
+    auto [name, next] = reader_.identifier(position_);
+    position_ = next;
+    return name;
   }
 
-  // A possibly qualified name: part(.part){0,2}.
+  // A possibly qualified name: part(.part){0,2}; nullopt when a `.` is not
+  // followed by a name.
   std::optional<QualifiedName> qualified_name() {
     std::vector<std::string> parts;
     auto first = name_part();
@@ -86,12 +69,10 @@ class Cursor {
   }
 
   // True when the next token is the punctuation `c` (not consumed).
-  [[nodiscard]] bool at(char c) const { return !done() && tokens_[position_].is(c); }
+  [[nodiscard]] bool at(char c) const { return reader_.punct(position_, c); }
 
   // True when the next token is the word `word` (lower case; not consumed).
-  [[nodiscard]] bool at_word(std::string_view word) const {
-    return !done() && sql::is_word(tokens_[position_], source_, word);
-  }
+  [[nodiscard]] bool at_word(std::string_view word) const { return reader_.word(position_, word); }
 
   // The words (name_part) of the tokens up to the end, or up to the first
   // token where stop(*this, parenthesis depth so far) holds.
@@ -114,7 +95,7 @@ class Cursor {
   bool skip_past_comma() {
     int depth = 0;
     while (!done()) {
-      const Token& token = tokens_[position_++];
+      const Token& token = reader_.at(position_++);
       if (token.is('(')) ++depth;
       if (token.is(')')) --depth;
       if (depth == 0 && token.is(',')) return true;
@@ -123,20 +104,7 @@ class Cursor {
   }
 
  private:
-  static std::string fold(std::string_view text) {
-    if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
-      std::string unquoted;
-      for (std::size_t i = 1; i + 1 < text.size(); ++i) {
-        unquoted += text[i];
-        if (text[i] == '"') ++i;
-      }
-      return unquoted;
-    }
-    return ascii_lower(text);
-  }
-
-  std::string_view source_;
-  std::vector<Token> tokens_;
+  TokenReader reader_;
   std::size_t position_ = 0;
 };
 
@@ -241,7 +209,7 @@ bool same_name(const QualifiedName& a, const QualifiedName& b) {
 }
 
 // The change's index/constraint, with the table's schema for an index.
-bool removes_object(const Removal& removal, const sql::Change& change) {
+bool removes_object(const Removal& removal, const Change& change) {
   if (!same_name(removal.name, change.object)) return false;
   const bool table_known = !removal.table.name.empty() && !change.table.name.empty();
   if (table_known && !same_name(removal.table, change.table)) return false;
@@ -249,26 +217,11 @@ bool removes_object(const Removal& removal, const sql::Change& change) {
   return removal.kind == Removal::Kind::index || table_known;
 }
 
-// The label of the first applied step after `index` with a removal for
-// which `matches` holds.
-std::optional<std::string> first_later_step_removing(
-    const std::vector<StepRef>& steps, std::size_t index,
-    const std::function<bool(const Removal&)>& matches) {
-  for (std::size_t later = index + 1; later < steps.size(); ++later) {
-    const migration::PlannedStep& step = *steps[later].step;
-    for (const sql::Statement& statement : step.analysis.statements) {
-      for (const Removal& removal : removals_of(statement, step.text)) {
-        if (matches(removal)) return step_label(steps[later].version->name, step.file.file_name);
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
-std::vector<Removal> removals_of(const sql::Statement& statement, std::string_view source) {
-  Cursor cursor(statement, source);
+std::vector<Removal> removals_of(const Statement& statement, std::string_view source,
+                                 Dialect dialect) {
+  Cursor cursor(statement, source, dialect);
   if (cursor.accept({"drop", "index"})) return drop_indexes(cursor);
   if (cursor.accept({"drop", "table"})) return drop_objects(cursor, Removal::Kind::table);
   if (cursor.accept({"drop", "schema"})) return drop_objects(cursor, Removal::Kind::schema);
@@ -277,7 +230,7 @@ std::vector<Removal> removals_of(const sql::Statement& statement, std::string_vi
   return {};
 }
 
-bool supersedes(const Removal& removal, const sql::Change& change) {
+bool supersedes(const Removal& removal, const Change& change) {
   switch (removal.kind) {
     case Removal::Kind::schema:
       return removal.name.name == change.table.schema || removal.name.name == change.object.schema;
@@ -290,21 +243,21 @@ bool supersedes(const Removal& removal, const sql::Change& change) {
   return false;
 }
 
-std::vector<std::string> definition_words(const sql::Change& change,
-                                          const std::vector<sql::Statement>& statements,
-                                          std::string_view source) {
-  const sql::Statement* statement = nullptr;
-  for (const sql::Statement& candidate : statements) {
+std::vector<std::string> definition_words(const Change& change,
+                                          const std::vector<Statement>& statements,
+                                          std::string_view source, Dialect dialect) {
+  const Statement* statement = nullptr;
+  for (const Statement& candidate : statements) {
     if (candidate.begin <= change.offset && change.offset < candidate.end) statement = &candidate;
   }
   if (statement == nullptr) return {};
-  Cursor cursor(*statement, source);
+  Cursor cursor(*statement, source, dialect);
   switch (change.kind) {
-    case sql::ChangeKind::create_index:
-    case sql::ChangeKind::create_index_on_only:
+    case ChangeKind::create_index:
+    case ChangeKind::create_index_on_only:
       while (!cursor.done() && !cursor.accept('(')) cursor.skip();
       return cursor.words_until([](const Cursor&, int) { return false; });
-    case sql::ChangeKind::add_constraint:
+    case ChangeKind::add_constraint:
       // The action that names the constraint, to its top-level comma.
       while (!cursor.done()) {
         if (cursor.accept({"constraint"})) {
@@ -316,37 +269,17 @@ std::vector<std::string> definition_words(const sql::Change& change,
       return cursor.words_until([](const Cursor& at, int depth) {
         return depth == 0 && (at.at(',') || at.at_word("references"));
       });
-    case sql::ChangeKind::reindex_concurrently:
-    case sql::ChangeKind::validate_constraint: break;
+    case ChangeKind::reindex_concurrently:
+    case ChangeKind::validate_constraint: break;
   }
   return {};
 }
 
-bool drops_column_of(const Removal& removal, const sql::Change& change,
+bool drops_column_of(const Removal& removal, const Change& change,
                      const std::vector<std::string>& words) {
   if (removal.kind != Removal::Kind::column || change.table.name.empty()) return false;
   if (!same_name(removal.table, change.table)) return false;
   return std::find(words.begin(), words.end(), removal.name.name) != words.end();
 }
 
-// The first applied step after `index` that drops or renames `change`'s object.
-std::optional<std::string> superseding_step(const std::vector<StepRef>& steps, std::size_t index,
-                                            const sql::Change& change) {
-  return first_later_step_removing(
-      steps, index, [&change](const Removal& removal) { return supersedes(removal, change); });
-}
-
-// The first applied step after `index` that drops a column `change`'s
-// definition uses (the server dropped the index or constraint with it).
-std::optional<std::string> column_dropping_step(const std::vector<StepRef>& steps,
-                                                std::size_t index, const sql::Change& change) {
-  const migration::PlannedStep& own = *steps[index].step;
-  const std::vector<std::string> words =
-      definition_words(change, own.analysis.statements, own.text);
-  if (words.empty()) return std::nullopt;
-  return first_later_step_removing(steps, index, [&](const Removal& removal) {
-    return drops_column_of(removal, change, words);
-  });
-}
-
-}  // namespace dbmig::engine
+}  // namespace dbmig::sql
