@@ -76,9 +76,10 @@ std::string ascii_lower(std::string_view text) {
 // Sizes the buffer from fstat first, so that a large step costs one buffer
 // of its size (growing by doubling cost up to twice that, BENCHMARKS.md), then
 // reads until EOF: a file that grows meanwhile, or one whose size fstat does
-// not know (/proc), is still read to its end. POSIX calls rather than
-// std::ifstream: open, fstat, read and close only (ifstream added two lseeks
-// per file, and a validation of 1000 steps reads ~1350 files).
+// not know (/proc), is still read to its end (a file that grew past its
+// fstat size fills the spare byte, so the loop reads on). POSIX calls rather
+// than std::ifstream: open, fstat, read and close only (ifstream added two
+// lseeks per file, and a validation of 1000 steps reads ~1350 files).
 //
 // O_NONBLOCK, then fstat on the open descriptor: a FIFO put where a file was
 // (even after the directory was listed) is refused instead of blocking the
@@ -114,6 +115,14 @@ std::expected<std::string, std::string> read_regular_file(const std::string& pat
     }
     if (got == 0) break;
     used += static_cast<std::size_t>(got);
+    // A short read after every byte fstat counted is the end of a regular
+    // file: the read that would return 0 is saved (one system call per
+    // step file, BENCHMARKS.md issue 15). Sizes fstat does not know (0, as
+    // in /proc) are still read until a read returns 0.
+    if (info.st_size > 0 && used < content.size() &&
+        used >= static_cast<std::size_t>(info.st_size)) {
+      break;
+    }
   }
   ::close(fd);
   content.resize(used);
