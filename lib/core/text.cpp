@@ -14,10 +14,33 @@
 
 namespace dbmig {
 
+namespace {
+
+// OpenSSL 3's EVP_Digest(..., EVP_sha256(), ...) looks the algorithm up
+// (EVP_MD_fetch, under a lock) and allocates a context on every call: about
+// 18,000 instructions per step file, more than hashing a typical step
+// (callgrind, BENCHMARKS.md issue 15). The algorithm is fetched once per
+// process, a context kept per thread.
+struct DigestContext {
+  std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md{EVP_MD_fetch(nullptr, "SHA256", nullptr),
+                                                     &EVP_MD_free};
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context{EVP_MD_CTX_new(),
+                                                                  &EVP_MD_CTX_free};
+};
+
+}  // namespace
+
 std::string sha256_hex(std::string_view bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  thread_local DigestContext sha256;
+  if (!sha256.md || !sha256.context ||
+      EVP_DigestInit_ex(sha256.context.get(), sha256.md.get(), nullptr) != 1 ||
+      EVP_DigestUpdate(sha256.context.get(), bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(sha256.context.get(), digest.data(), &length) != 1) {
+    // Without a usable context (out of memory): the one-shot call.
+    EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(static_cast<std::size_t>(length) * 2);
