@@ -17,7 +17,9 @@
 #   --keep    keep the temp dir (histories, logs) and print its path
 #
 # Needs: the build dependencies (scripts/install-deps.sh), python3 and
-# /usr/bin/time (scripts/install-deps.sh --bench).
+# /usr/bin/time (scripts/install-deps.sh --bench), and npm: dbmate (issue 15's
+# reference, a dev-only tool) is installed into the temp dir with `npm install
+# @dbmate/linux-x64` unless DBMATE names its binary.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,27 +94,56 @@ calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 psql_floor=(psql -X -q -v ON_ERROR_STOP=1 "$db_url" -f)
 dbmig_apply=("$dbmig" --db "$db_url" apply --dir)
 
+dbmate="${DBMATE:-}"
+if [[ -z "$dbmate" ]]; then
+  echo "bench: installing dbmate (npm @dbmate/linux-x64) into the temp dir" >&2
+  npm install --silent --prefix "$work/npm" @dbmate/linux-x64 >/dev/null
+  dbmate="$work/npm/node_modules/@dbmate/linux-x64/bin/dbmate"
+fi
+# dbmate_on DB N: sets dbmate_cmd to dbmate over the N-version history, in
+# database DB (an array, so that /usr/bin/time can run it).
+dbmate_on() {
+  dbmate_cmd=("$dbmate" --url "${admin_url%/postgres}/$1?sslmode=disable"
+    --migrations-dir "$work/dbmate$2" --no-dump-schema)
+}
+
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench: generating histories (1000 and $large versions) and their verify files" >&2
 for n in 1000 "$large"; do
   python3 "$gen" history "$work/h$n" "$n"
   "$dbmig" --dir "$work/h$n" generate-verify >/dev/null 2>&1
   python3 "$gen" floor "$work/h$n" "$work/floor$n.sql"
+  python3 "$repo/scripts/bench/to_dbmate.py" "$work/h$n" "$work/dbmate$n"
 done
 
-echo "bench: apply of 1000 versions vs the psql floor ($runs runs each, alternating)" >&2
+echo "bench: apply of 1000 versions vs the psql floor and dbmate ($runs runs each, alternating)" >&2
 for ((r = 0; r < runs; r++)); do
   reset_db
   timed floor1000 "${psql_floor[@]}" "$work/floor1000.sql"
   reset_db
+  dbmate_on bench 1000
+  timed dbmateup1000 "${dbmate_cmd[@]}" up
+  reset_db
   timed apply1000 "${dbmig_apply[@]}" "$work/h1000"
 done
 
-echo "bench: up-to-date apply and status, 1000 versions ($cheap_runs runs each, alternating)" >&2
-for ((r = 0; r < cheap_runs; r++)); do
-  timed uptodate1000 "${dbmig_apply[@]}" "$work/h1000"
-  timed status1000 "$dbmig" --dir "$work/h1000" --db "$db_url" status
-done
+# up_to_date N DB: the no-op apply/up and status of dbmig (in "bench") and
+# dbmate (in DB), alternately, over the N-version history.
+up_to_date() {
+  local n="$1" db="$2" count="$3"
+  dbmate_on "$db" "$n"
+  for ((r = 0; r < count; r++)); do
+    timed uptodate$n "${dbmig_apply[@]}" "$work/h$n"
+    timed dbmatenoop$n "${dbmate_cmd[@]}" up
+    timed status$n "$dbmig" --dir "$work/h$n" --db "$db_url" status
+    timed dbmatestatus$n "${dbmate_cmd[@]}" status
+  done
+}
+echo "bench: up-to-date apply and status, 1000 versions, dbmig and dbmate ($cheap_runs runs each, alternating)" >&2
+psql -X -q "$admin_url" -c 'CREATE DATABASE bench_dbmate1000' >/dev/null
+dbmate_on bench_dbmate1000 1000
+"${dbmate_cmd[@]}" up >/dev/null
+up_to_date 1000 bench_dbmate1000 "$cheap_runs"
 
 echo "bench: apply of $large vs 1000 versions, and the psql floor of $large ($large_runs runs each, alternating)" >&2
 for ((r = 0; r < large_runs; r++)); do
@@ -123,6 +154,14 @@ for ((r = 0; r < large_runs; r++)); do
   reset_db
   timed floorlarge "${psql_floor[@]}" "$work/floor$large.sql"
 done
+
+echo "bench: up-to-date apply and status, $large versions, dbmig and dbmate ($cheap_runs runs each, alternating)" >&2
+reset_db
+"${dbmig_apply[@]}" "$work/h$large" >/dev/null
+psql -X -q "$admin_url" -c "CREATE DATABASE bench_dbmate$large" >/dev/null
+dbmate_on "bench_dbmate$large" "$large"
+"${dbmate_cmd[@]}" up >/dev/null
+up_to_date "$large" "bench_dbmate$large" "$cheap_runs"
 
 echo "bench: generate-verify over omicron-crdb ($cheap_runs runs each, alternating)" >&2
 cp -r "$repo/../shared/corpora/omicron-crdb" "$work/omicron"
@@ -166,8 +205,15 @@ echo
 row figure measured goal verdict
 row --- --- --- ---
 row "apply 1000 versions / psql floor" "$(calc "$apply / $floor") (${apply%.*} ms / ${floor%.*} ms; dbmig CPU $(median apply1000 4) ms)" "<= 1.2x" "$(verdict "$apply / $floor <= 1.2")"
+row "apply 1000 versions / dbmate up (from empty)" "$(calc "$apply / $(median dbmateup1000)") (${apply%.*} ms / $(median dbmateup1000) ms)" "ahead (< 1.0x)" "$(verdict "$apply / $(median dbmateup1000) < 1.0")"
+row "apply 1000 versions / psql floor (issue 15)" "$(calc "$apply / $floor")" "<= 1.1x" "$(verdict "$apply / $floor <= 1.1")"
 row "apply, up to date, 1000 versions" "$(median uptodate1000) ms (CPU $(median uptodate1000 4) ms)" "< 50 ms" "$(verdict "$(median uptodate1000) < 50")"
 row "status, 1000 versions" "$(median status1000) ms (CPU $(median status1000 4) ms)" "< 50 ms" "$(verdict "$(median status1000) < 50")"
+for n in 1000 "$large"; do
+  row "up-to-date apply / dbmate up, $n versions" "$(calc "$(median uptodate$n) / $(median dbmatenoop$n)") ($(median uptodate$n) ms / $(median dbmatenoop$n) ms)" "<= 0.8x" "$(verdict "$(median uptodate$n) / $(median dbmatenoop$n) <= 0.8")"
+  row "status / dbmate status, $n versions" "$(calc "$(median status$n) / $(median dbmatestatus$n)") ($(median status$n) ms / $(median dbmatestatus$n) ms)" "<= 0.8x" "$(verdict "$(median status$n) / $(median dbmatestatus$n) <= 0.8")"
+  row "peak RSS, up-to-date apply / dbmate up, $n versions" "$(calc "$(median uptodate$n 3) / 1024" 1) MiB / $(calc "$(median dbmatenoop$n 3) / 1024" 1) MiB" "<= 1.0x" "$(verdict "$(median uptodate$n 3) <= $(median dbmatenoop$n 3)")"
+done
 row "apply $large vs 1000: time per version" "${per_version_ratio}x ($(calc "$large_ms / $large" 3) vs $(calc "$small / 1000" 3) ms)" "<= 1.1x" "$(verdict "$per_version_ratio <= 1.1")"
 row "(reference) psql floor $large vs 1000: time per version" "${floor_ratio}x ($(calc "$floor_large / $large" 3) vs $(calc "$floor / 1000" 3) ms)" "" ""
 row "apply $large / psql floor $large" "$(calc "$large_ms / $floor_large")" "" ""

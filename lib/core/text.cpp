@@ -14,10 +14,33 @@
 
 namespace dbmig {
 
+namespace {
+
+// OpenSSL 3's EVP_Digest(..., EVP_sha256(), ...) looks the algorithm up
+// (EVP_MD_fetch, under a lock) and allocates a context on every call: about
+// 18,000 instructions per step file, more than hashing a typical step
+// (callgrind, BENCHMARKS.md issue 15). The algorithm is fetched once per
+// process, a context kept per thread.
+struct DigestContext {
+  std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md{EVP_MD_fetch(nullptr, "SHA256", nullptr),
+                                                     &EVP_MD_free};
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context{EVP_MD_CTX_new(),
+                                                                  &EVP_MD_CTX_free};
+};
+
+}  // namespace
+
 std::string sha256_hex(std::string_view bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  thread_local DigestContext sha256;
+  if (!sha256.md || !sha256.context ||
+      EVP_DigestInit_ex(sha256.context.get(), sha256.md.get(), nullptr) != 1 ||
+      EVP_DigestUpdate(sha256.context.get(), bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(sha256.context.get(), digest.data(), &length) != 1) {
+    // Without a usable context (out of memory): the one-shot call.
+    EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(static_cast<std::size_t>(length) * 2);
@@ -76,9 +99,10 @@ std::string ascii_lower(std::string_view text) {
 // Sizes the buffer from fstat first, so that a large step costs one buffer
 // of its size (growing by doubling cost up to twice that, BENCHMARKS.md), then
 // reads until EOF: a file that grows meanwhile, or one whose size fstat does
-// not know (/proc), is still read to its end. POSIX calls rather than
-// std::ifstream: open, fstat, read and close only (ifstream added two lseeks
-// per file, and a validation of 1000 steps reads ~1350 files).
+// not know (/proc), is still read to its end (a file that grew past its
+// fstat size fills the spare byte, so the loop reads on). POSIX calls rather
+// than std::ifstream: open, fstat, read and close only (ifstream added two
+// lseeks per file, and a validation of 1000 steps reads ~1350 files).
 //
 // O_NONBLOCK, then fstat on the open descriptor: a FIFO put where a file was
 // (even after the directory was listed) is refused instead of blocking the
@@ -114,6 +138,14 @@ std::expected<std::string, std::string> read_regular_file(const std::string& pat
     }
     if (got == 0) break;
     used += static_cast<std::size_t>(got);
+    // A short read after every byte fstat counted is the end of a regular
+    // file: the read that would return 0 is saved (one system call per
+    // step file, BENCHMARKS.md issue 15). Sizes fstat does not know (0, as
+    // in /proc) are still read until a read returns 0.
+    if (info.st_size > 0 && used < content.size() &&
+        used >= static_cast<std::size_t>(info.st_size)) {
+      break;
+    }
   }
   ::close(fd);
   content.resize(used);

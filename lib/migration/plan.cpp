@@ -108,6 +108,28 @@ std::optional<PlannedStep> read_step(const StepFile& file, Diagnostics& out) {
   return step;
 }
 
+// Drops a hashed step's text (PlannedStep::text_released).
+void release_text(PlannedStep& step) {
+  std::string().swap(step.text);
+  step.text_released = true;
+}
+
+// Reads a released text again; false (with a diagnostic) when the file is
+// gone, unreadable, or no longer the bytes or the file that were hashed.
+bool reread_text(PlannedStep& step, Diagnostics& out) {
+  FileIdentity identity;
+  auto text = read_step_text(step.file, identity, out);
+  if (!text) return false;
+  if (identity != step.identity || sha256_hex(*text) != step.sha256) {
+    out.push_back(file_error(step.file.path, "step file changed while dbmig was reading it",
+                             "run dbmig again once nothing writes to the migration directory"));
+    return false;
+  }
+  step.text = std::move(*text);
+  step.text_released = false;
+  return true;
+}
+
 // Analyses a read step; false when its text cannot be split.
 bool analyse_step(PlannedStep& step, const sql::StepRules& rules,
                   const std::vector<std::string>& allowed, Diagnostics& out) {
@@ -149,6 +171,7 @@ PlannedVersion plan_version(const Version& version, sql::Dialect dialect, bool a
   for (const StepFile& file : version.steps) {
     auto step = read_step(file, out);
     if (!step) continue;
+    if (!analyse) release_text(*step);
     if (analyse && !analyse_step(*step, rules_of(planned, file, dialect), planned.lint_allowed, out)) {
       continue;
     }
@@ -252,6 +275,7 @@ std::vector<Diagnostic> analyse_steps(
     PlannedVersion& version = plan.versions[i];
     for (PlannedStep& step : version.steps) {
       if (step.analysed || !wanted(version, step)) continue;
+      if (step.text_released && !reread_text(step, version_diagnostics[i])) continue;
       (void)analyse_step(step, rules_of(version, step.file, plan.dialect), version.lint_allowed,
                          version_diagnostics[i]);
     }

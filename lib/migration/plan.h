@@ -21,12 +21,17 @@ namespace dbmig::migration {
 
 struct PlannedStep {
   StepFile file;
-  std::string text;     // the file's bytes, as they will be sent
+  // The file's bytes, as they will be sent. Empty while `text_released`.
+  std::string text;
   std::string sha256;   // lower-case hex of text
   FileIdentity identity;  // device and inode of the file that was read
   // false until the step is analysed (PlanOptions::defer_analysis): then
   // analysis is empty and neither verify field is set.
   bool analysed = false;
+  // PlanOptions::defer_analysis: the text was dropped once hashed, so that
+  // memory does not grow with the history's bytes; analyse_steps reads the
+  // file again, and refuses it unless it still has `sha256` and `identity`.
+  bool text_released = false;
   sql::StepAnalysis analysis;
   // The step rules' warnings (SPEC 4) not silenced by `-- dbmig:allow` or
   // dbmig.json "lint.allow": apply reports them for the steps it runs, lint
@@ -77,6 +82,7 @@ struct PlanOptions {
   // hash every step, but analyse none and read no verify file:
   // analyse_steps() does that later for the steps that need it (SPEC 7:
   // apply and status skip steps recorded verified with the same sha256).
+  // The steps' texts are not kept (PlannedStep::text_released).
   bool defer_analysis = false;
 };
 
@@ -89,8 +95,10 @@ struct PlanOptions {
 
 // Analyses every step of `plan` not analysed yet for which `wanted` is true
 // (split, classify, lint, expected and actual verify file), versions side by
-// side. Returns every diagnostic found, errors and warnings, in version and
-// step order; the plan is usable only when none is an error.
+// side; a released text is read again first, and a file that no longer has
+// the bytes (sha256) or the identity it was planned with is an error.
+// Returns every diagnostic found, errors and warnings, in version and step
+// order; the plan is usable only when none is an error.
 [[nodiscard]] std::vector<Diagnostic> analyse_steps(
     Plan& plan, const std::function<bool(const PlannedVersion&, const PlannedStep&)>& wanted);
 

@@ -38,18 +38,7 @@ for db in dbmig dbmate; do psql -X -q "$admin_url" -c "CREATE DATABASE $db" >/de
 
 python3 "$repo/scripts/bench/gen_history.py" history "$work/h" "$versions"
 "$dbmig" --dir "$work/h" generate-verify >/dev/null
-python3 - "$work/h" "$work/dbmate/db/migrations" <<'PY'
-import os, sys
-src, out = sys.argv[1], sys.argv[2]
-os.makedirs(out)
-for name in sorted(os.listdir(src)):
-    steps = sorted(f for f in os.listdir(os.path.join(src, name))
-                   if f.endswith(".sql") and not f.endswith(".verify.sql"))
-    body = "".join(open(os.path.join(src, name, f)).read() for f in steps)
-    number, _, rest = name.partition("-")
-    with open(os.path.join(out, f"{int(number):014d}_{rest}.sql"), "w") as f:
-        f.write("-- migrate:up\n" + body + "\n-- migrate:down\n")
-PY
+python3 "$repo/scripts/bench/to_dbmate.py" "$work/h" "$work/dbmate/db/migrations"
 dbmate_run=("$dbmate" --url "$base/dbmate?sslmode=disable" --migrations-dir "$work/dbmate/db/migrations"
   --no-dump-schema)
 "$dbmig" --dir "$work/h" --db "$base/dbmig" apply --quiet >/dev/null

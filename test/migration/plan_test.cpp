@@ -76,30 +76,59 @@ TEST(BuildPlan, DeferredAnalysisChecksBytesNowAndSqlOnlyOfTheWantedSteps) {
   for (const PlannedVersion& version : plan->versions) {
     ASSERT_EQ(version.steps.size(), 1u);
     EXPECT_FALSE(version.steps[0].analysed);
-    EXPECT_EQ(version.steps[0].sha256, sha256_hex(version.steps[0].text));
+    EXPECT_TRUE(version.steps[0].text_released) << "no text is held for a deferred step";
+    EXPECT_TRUE(version.steps[0].text.empty());
+    EXPECT_EQ(version.steps[0].sha256, sha256_hex(*read_file((version.path / "up.sql").string())));
     EXPECT_FALSE(version.steps[0].actual_verify.has_value());
   }
   EXPECT_TRUE(check_verify_files(*plan).empty()) << "unanalysed steps have no verify problem";
 
   const auto diagnostics = analyse_steps(
-      *plan, [](const PlannedVersion& version, const PlannedStep&) { return version.name != "0002-b"; });
+      *plan,
+      [](const PlannedVersion& version, const PlannedStep&) { return version.name != "0002-b"; });
   EXPECT_TRUE(diagnostics.empty()) << diagnostics.front().message;
   EXPECT_TRUE(plan->versions[0].steps[0].analysed);
+  EXPECT_EQ(plan->versions[0].steps[0].text, "CREATE TABLE a (x int);\n") << "read again";
   EXPECT_FALSE(plan->versions[1].steps[0].analysed);
+  EXPECT_TRUE(plan->versions[1].steps[0].text_released);
   EXPECT_EQ(plan->versions[2].steps[0].analysis.changes.size(), 1u);
   const auto problems = check_verify_files(*plan);
   ASSERT_EQ(problems.size(), 2u);  // 0001's hand-written file is spurious, 0003's is missing
   EXPECT_EQ(problems[0].kind, VerifyFileProblem::Kind::spurious);
   EXPECT_EQ(problems[1].kind, VerifyFileProblem::Kind::missing);
 
-  const auto rest = analyse_steps(*plan, [](const PlannedVersion&, const PlannedStep&) { return true; });
+  const auto rest =
+      analyse_steps(*plan, [](const PlannedVersion&, const PlannedStep&) { return true; });
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(rest[0].message, "unterminated quoted string");
   EXPECT_EQ(rest[0].file, (tree.root() / "0002-b/up.sql").string());
 
   // Bytes are checked whatever is deferred.
-  tree.write("0001-a/up.sql", "\xEF\xBB\xBF" "CREATE TABLE a (x int);\n");
+  tree.write("0001-a/up.sql",
+             "\xEF\xBB\xBF"
+             "CREATE TABLE a (x int);\n");
   EXPECT_FALSE(build_plan(tree.root(), options).has_value());
+}
+
+// A deferred step's text is read again for its analysis: bytes that differ
+// from the ones hashed (and recorded) are refused, never analysed or sent.
+TEST(BuildPlan, DeferredStepChangedBeforeItsAnalysisIsAnError) {
+  const TempTree tree({{"0001-a/up.sql", "CREATE TABLE a (x int);\n"},
+                       {"0002-b/up.sql", "CREATE TABLE b (x int);\n"}});
+  PlanOptions options;
+  options.defer_analysis = true;
+  auto plan = build_plan(tree.root(), options);
+  ASSERT_TRUE(plan.has_value()) << plan.error().front().message;
+  tree.write("0002-b/up.sql", "DROP TABLE a;\n");
+  const auto diagnostics =
+      analyse_steps(*plan, [](const PlannedVersion&, const PlannedStep&) { return true; });
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].severity, Severity::error);
+  EXPECT_EQ(diagnostics[0].file, (tree.root() / "0002-b/up.sql").string());
+  EXPECT_EQ(diagnostics[0].message, "step file changed while dbmig was reading it");
+  EXPECT_TRUE(plan->versions[0].steps[0].analysed);
+  EXPECT_FALSE(plan->versions[1].steps[0].analysed);
+  EXPECT_TRUE(plan->versions[1].steps[0].text.empty()) << "the new bytes are not kept";
 }
 
 TEST(BuildPlan, RejectsBadStepsWithPositions) {
