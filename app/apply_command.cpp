@@ -29,7 +29,7 @@ struct ApplyArguments {
   std::array<Duration, 5> durations;
 };
 
-// SPEC section 8: a lease shorter than 3 s cannot be renewed (every TTL/3)
+// docs/contract.md section 8: a lease shorter than 3 s cannot be renewed (every TTL/3)
 // before it expires on a loaded machine; a zero DDL lock timeout would
 // queue behind any lock forever (lock_timeout 0 disables it), a zero verify
 // timeout would fail every proof at once. --lock-timeout 0 is allowed: it
@@ -92,7 +92,7 @@ void require_current_verify_files(const migration::Plan& plan, engine::Reporter&
 
 // A dialect mismatch makes every verify file look stale: it is said first,
 // instead of verify-file complaints whose advice (generate-verify) would
-// rewrite committed files with the wrong dialect's proofs (SPEC 7).
+// rewrite committed files with the wrong dialect's proofs (contract section 7).
 void require_dialect_before_verify_files(const migration::Plan& plan,
                                          const engine::ConnectionSettings& settings) {
   const auto problems = migration::check_verify_files(plan);
@@ -107,7 +107,7 @@ void require_dialect_before_verify_files(const migration::Plan& plan,
 ExitCode run_apply(const CommonOptions& common, const ApplyArguments& arguments,
                    engine::Reporter& reporter) {
   engine::ApplyOptions options = apply_options(arguments);
-  // SPEC 7: structure, bytes and hashes of every step are checked before
+  // contract section 7: structure, bytes and hashes of every step are checked before
   // connecting; the SQL and verify files only of the steps the recorded state
   // does not show verified with the same sha256, after reading it and before
   // anything is written (docs/apply.md).

@@ -122,8 +122,10 @@ int report_parse_error(const CLI::App& command, const std::vector<Command>& comm
   const std::string message = db::hide_secrets(
       unknown_command ? "unknown command '" + words.front() + "'" : std::string(error.what()),
       secrets);
-  const std::string hint = "run '" + name + " --help'" +
-                           (top ? " (commands: apply, status, verify, generate-verify, lint, new, import, baseline)" : "");
+  const std::string hint =
+      "run '" + name + " --help'" +
+      (top ? " (commands: apply, status, verify, generate-verify, lint, new, import, baseline)"
+           : "");
   CommonOptions options;
   options.json = json;
   const auto chosen = std::find_if(commands.begin(), commands.end(),
@@ -199,10 +201,10 @@ int run(int argc, char** argv) {
   add_common_options(app, common);
   app.require_subcommand(1);
   const std::vector<Command> commands = {
-      add_apply_command(app, common), add_status_command(app, common),
+      add_apply_command(app, common),  add_status_command(app, common),
       add_verify_command(app, common), add_generate_verify_command(app, common),
       add_import_command(app, common), add_baseline_command(app, common),
-      add_lint_command(app, common), add_new_command(app, common)};
+      add_lint_command(app, common),   add_new_command(app, common)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

@@ -52,7 +52,7 @@ Command add_lint_command(CLI::App& app, CommonOptions& common);
 Command add_new_command(CLI::App& app, CommonOptions& common);
 
 // Parses argv, runs the chosen subcommand and returns the process exit code
-// (SPEC section 7). Every exception is caught here and nowhere else.
+// (docs/contract.md section 7). Every exception is caught here and nowhere else.
 int run(int argc, char** argv);
 
 }  // namespace dbmig::app

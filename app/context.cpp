@@ -69,7 +69,7 @@ namespace {
 
 // When `found` holds an error: reports every diagnostic (errors and
 // warnings) and throws Failure(usage_error). Else reports nothing: a valid
-// plan's warnings are the command's to print (SPEC 7).
+// plan's warnings are the command's to print (contract section 7).
 void fail_if_invalid(const std::filesystem::path& dir, const std::vector<Diagnostic>& found,
                      engine::Reporter& reporter) {
   const auto errors = std::count_if(found.begin(), found.end(), [](const Diagnostic& d) {
@@ -94,7 +94,7 @@ migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporte
   auto plan = migration::build_plan(dir, options);
   if (!plan) fail_if_invalid(dir, plan.error(), reporter);
   // Warnings are not printed here: apply prints those of the steps it runs,
-  // lint all of them, the other commands none (SPEC 7).
+  // lint all of them, the other commands none (contract section 7).
   std::size_t steps = 0;
   for (const migration::PlannedVersion& version : plan->versions) steps += version.steps.size();
   reporter.debug(dir.string() + ": " + std::to_string(plan->versions.size()) + " version(s), " +
@@ -117,7 +117,7 @@ ExitCode run_with_deferred_analysis(
   try {
     return command(hook);
   } catch (const db::DbError&) {
-    // SPEC 8: directory errors win over connection errors. Without a state,
+    // contract section 8: directory errors win over connection errors. Without a state,
     // every step may run: analyse them all, and report any error instead.
     if (!analysed) hook(engine::DatabaseState{});
     throw;

@@ -38,7 +38,7 @@ void warn_if_password_on_command_line(const CommonOptions& common, engine::Repor
 // reports every diagnostic (errors and warnings) and throws
 // Failure(usage_error), before anything touches a database; a valid plan's
 // warnings are left to the command (plan.h).
-// With `defer_analysis`, steps are read, checked and hashed only (SPEC 7:
+// With `defer_analysis`, steps are read, checked and hashed only (contract section 7:
 // apply and status analyse only what the recorded state does not cover);
 // analyse_steps_that_may_run completes the plan once the state is read.
 [[nodiscard]] migration::Plan load_plan(const CommonOptions& common, engine::Reporter& reporter,

@@ -14,12 +14,12 @@ enum class Severity { error, warning };
 
 struct Diagnostic {
   Severity severity = Severity::error;
-  std::string file;    // path as given by the user, "" when not about a file
-  int line = 0;        // 1-based; 0 when there is no position
-  int column = 0;      // 1-based, counted in bytes; 0 when there is no position
-  std::string message; // what is wrong, one sentence, no trailing period
-  std::string hint;    // how to fix it; may be empty
-  std::string rule;    // the rule id ("renaming-column", docs/lint.md); "" when none
+  std::string file;     // path as given by the user, "" when not about a file
+  int line = 0;         // 1-based; 0 when there is no position
+  int column = 0;       // 1-based, counted in bytes; 0 when there is no position
+  std::string message;  // what is wrong, one sentence, no trailing period
+  std::string hint;     // how to fix it; may be empty
+  std::string rule;     // the rule id ("renaming-column", docs/lint.md); "" when none
 
   // "file:line:col: error: message [rule]" (position parts and rule omitted
   // when absent), followed by "\n  hint: ..." when there is a hint.

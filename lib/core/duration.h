@@ -1,5 +1,5 @@
 // Durations on the command line: a number with `ms`, `s`, `m` or `h`; a bare
-// number is seconds (SPEC section 7).
+// number is seconds (docs/contract.md section 7).
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// The exit codes of SPEC section 7 and the one exception hierarchy that
+// The exit codes of docs/contract.md section 7 and the one exception hierarchy that
 // aborts a command. Expected problems in the input are values (Diagnostic,
 // std::expected); a Failure is what stops a command, and app/ maps it to the
 // documented exit code in one place.
@@ -13,8 +13,8 @@ enum class ExitCode : int {
   ok = 0,
   runtime_failure = 1,  // SQL error, connection lost, lease lost, verification failed/timed out
   usage_error = 2,      // bad usage, invalid migration directory, unknown/newer database version
-  check_failed = 3,     // missing/stale/spurious verify files, drift, pending work, incomplete changes
-  lease_timeout = 4,    // the runner lease could not be had within --lock-timeout
+  check_failed = 3,  // missing/stale/spurious verify files, drift, pending work, incomplete changes
+  lease_timeout = 4,  // the runner lease could not be had within --lock-timeout
 };
 
 // Thrown to stop a command. what() is the message printed after "dbmig: error: ".

@@ -1,14 +1,13 @@
 #include "core/text.h"
 
-#include <openssl/evp.h>
-
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
-#include <compare>
 #include <cerrno>
+#include <compare>
 #include <cstring>
 #include <memory>
 

@@ -69,8 +69,8 @@ bool is_connection_lost(PGconn* conn, const std::string& sqlstate) {
 
 DbError client_error(PGconn* conn, std::string_view statement) {
   DbError::Fields fields;
-  fields.message = conn == nullptr ? std::string("connection is not open")
-                                   : trim_message(PQerrorMessage(conn));
+  fields.message =
+      conn == nullptr ? std::string("connection is not open") : trim_message(PQerrorMessage(conn));
   fields.statement = std::string(statement);
   fields.connection_lost = is_connection_lost(conn, fields.sqlstate);
   fields.during_commit = is_commit(statement);
@@ -85,16 +85,14 @@ std::optional<DbError> error_of(PGconn* conn, const PGresult* result, std::strin
   switch (PQresultStatus(result)) {
     case PGRES_COMMAND_OK:
     case PGRES_TUPLES_OK:
-    case PGRES_EMPTY_QUERY:
-      return std::nullopt;
+    case PGRES_EMPTY_QUERY: return std::nullopt;
     case PGRES_COPY_IN:
     case PGRES_COPY_OUT:
     case PGRES_COPY_BOTH:
       fields.message = "COPY FROM STDIN / TO STDOUT is not supported";
       fields.statement = std::string(statement);
       return DbError(std::move(fields));
-    default:
-      break;
+    default: break;
   }
   fields.sqlstate = field(result, PG_DIAG_SQLSTATE);
   fields.message = field(result, PG_DIAG_MESSAGE_PRIMARY);
@@ -327,7 +325,8 @@ Connection Connection::connect(const ConnectOptions& options, int server_version
     throw without_connection_secrets(client_error(connection.conn_.get(), ""), options.conninfo,
                                      connection.conn_.get());
   }
-  PQsetNoticeProcessor(connection.conn_.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      connection.conn_.get(), [](void*, const char*) {}, nullptr);
   connection.cancel_ = std::make_unique<CancelHandle>(PQgetCancel(connection.conn_.get()));
   return connection;
 }

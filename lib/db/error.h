@@ -20,7 +20,7 @@ class DbError : public std::runtime_error {
     std::string message;   // primary message (server's, or libpq's for client-side failures)
     std::string detail;
     std::string hint;
-    std::string statement;         // the SQL that failed (never holds a password)
+    std::string statement;  // the SQL that failed (never holds a password)
     // PG_DIAG_STATEMENT_POSITION: 1-based character (not byte) offset into
     // `statement` where the server saw the error; 0 when it sent none.
     int position = 0;

@@ -1,4 +1,4 @@
-// Keeping secrets out of everything dbmig prints or records (SPEC 7, 9).
+// Keeping secrets out of everything dbmig prints or records (contract sections 7, 9).
 //
 // A secret is found where it was written (a connection string, a statement's
 // PASSWORD literal, PGPASSWORD, ~/.pgpass through libpq) by tolerant parsers

@@ -1,4 +1,4 @@
-// dbmig apply: the completion barrier (SPEC section 6, ENGINE_DESIGN.md).
+// dbmig apply: the completion barrier (docs/contract.md section 6, docs/apply.md).
 //
 // A version is recorded only after every one of its steps has been proved
 // complete. Transactional steps prove themselves inside their own
@@ -37,7 +37,7 @@
 namespace dbmig::engine {
 namespace {
 
-// SPEC 6 "Forward only": the text said when --to names a version older than
+// contract section 6 "Forward only": the text said when --to names a version older than
 // the recorded one ("" otherwise); such a run changes nothing and exits 0.
 std::string forward_only_note(const ApplyOptions& options, const Range& range) {
   if (!options.to || range.end >= range.first) return "";
@@ -132,7 +132,7 @@ std::size_t ApplyRun::end_of_range() const {
   return *index + 1;
 }
 
-// The step rules' warnings (SPEC 7), only for the steps this run will run:
+// The step rules' warnings (contract section 7), only for the steps this run will run:
 // steps already verified and versions outside the range stay quiet.
 void ApplyRun::report_step_warnings(const Range& range) const {
   for (std::size_t v = range.first; v < range.end; ++v) {

@@ -155,8 +155,8 @@ bool ApplyRun::execute_statements(const StepContext& current,
     // Ctrl-C cancelled the statement: record the INVALID index it left (cancel.h).
     if (interrupt_requested() && running != nullptr && !error.connection_lost() &&
         plan_.dialect == sql::Dialect::postgres) {
-      stop_interrupted_statement(*state_, *lease_, tables_, current.version, current.step,
-                                 *running, targets_);
+      stop_interrupted_statement(*state_, *lease_, tables_, current.version, current.step, *running,
+                                 targets_);
     }
     if (error.connection_lost()) throw_if_lease_gone();
     throw_if_stopped();
@@ -193,7 +193,7 @@ void ApplyRun::monitor_progress(const StepContext& current, const std::string& s
   });
 }
 
-// How a statement of a non-transactional step commits (SPEC 9): a session
+// How a statement of a non-transactional step commits (contract section 9): a session
 // statement commits nothing and runs alone (again on resume: later
 // statements depend on it); a statement that cannot run in a transaction
 // block (concurrent builds, VACUUM, ...), DO and CALL (which may COMMIT

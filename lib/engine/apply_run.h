@@ -147,7 +147,7 @@ class ApplyRun {
                               const std::vector<sql::ObjectOids>& watched);
   db::Connection& repair_connection();
 
-  // The objects of the step's proofs (PostgreSQL; SPEC 9; apply_targets.cpp).
+  // The objects of the step's proofs (PostgreSQL; contract section 9; apply_targets.cpp).
   void load_targets(const StepContext& current);
   const sql::ObjectOids& target_of(const PlannedStep& step, const sql::Change& change);
   void resolve_targets_of(const PlannedStep& step, const sql::Statement& statement) noexcept;

@@ -1,4 +1,4 @@
-// dbmig apply, the objects a step's proofs are about (SPEC 9, PostgreSQL):
+// dbmig apply, the objects a step's proofs are about (contract section 9, PostgreSQL):
 // their OIDs, recorded by an earlier run of the same file or resolved on the
 // step connection right after the statement that makes them, under the
 // step's own search_path; by name only when neither is known.

@@ -21,7 +21,7 @@ using std::chrono::steady_clock;
 
 // A transactional step larger than this is sent in several messages.
 constexpr std::size_t kMessageBytes = std::size_t{1} << 20;
-// After every step (SPEC 9): the role, the session authorization and every
+// After every step (contract section 9): the role, the session authorization and every
 // setting the step changed go back to the connection's own.
 constexpr std::string_view kResetSession = "RESET ROLE;\nRESET SESSION AUTHORIZATION;\nRESET ALL";
 

@@ -223,7 +223,7 @@ struct ProofOutcome {
   std::size_t superseded = 0;
   std::vector<std::string> unproved;  // versions with no proof that ran
   // PostgreSQL: per step (version, step number), its changes' OIDs resolved
-  // under the database's search_path, the one the proofs ran under (SPEC 9).
+  // under the database's search_path, the one the proofs ran under (contract section 9).
   std::map<std::pair<std::string, int>, std::vector<sql::ObjectOids>> oids;
 };
 
@@ -309,9 +309,8 @@ std::optional<std::vector<sql::ObjectOids>> oids_of(const ProofOutcome& proofs,
 void record(const migration::Plan& plan, std::size_t count, const ProofOutcome& proofs,
             const ConnectionSettings& settings, const BaselineOptions& options) {
   // The state tables are written as apply writes them: on a connection whose
-  // search_path is pg_catalog only (SPEC 9).
-  db::Connection connection =
-      connect_for_reading(settings, plan.dialect == sql::Dialect::postgres);
+  // search_path is pg_catalog only (contract section 9).
+  db::Connection connection = connect_for_reading(settings, plan.dialect == sql::Dialect::postgres);
   const StateTables tables(settings.state_schema);
   tables.ensure(connection);
   Lease lease(connection, tables,
@@ -328,20 +327,20 @@ void record(const migration::Plan& plan, std::size_t count, const ProofOutcome& 
   std::vector<std::string> statements;
   for (std::size_t v = 0; v < count; ++v) {
     for (const migration::PlannedStep& step : plan.versions[v].steps) {
-      statements.push_back(tables.write_step_sql({.version = plan.versions[v].name,
-                                                  .step = step.file.number,
-                                                  .file = step.file.file_name,
-                                                  .sha256 = step.sha256,
-                                                  .state = StepState::verified,
-                                                  .transactional = step.analysis.transactional,
-                                                  .error = std::nullopt,
-                                                  .duration_ms = 0,
-                                                  .duration_since_transaction_start = false,
-                                                  .runner = lease.owner(),
-                                                  .object_oids = oids_of(proofs, plan.versions[v].name,
-                                                                         step.file.number),
-                                                  .object_oids_sql = std::nullopt,
-                                                  .progress = std::nullopt}));
+      statements.push_back(tables.write_step_sql(
+          {.version = plan.versions[v].name,
+           .step = step.file.number,
+           .file = step.file.file_name,
+           .sha256 = step.sha256,
+           .state = StepState::verified,
+           .transactional = step.analysis.transactional,
+           .error = std::nullopt,
+           .duration_ms = 0,
+           .duration_since_transaction_start = false,
+           .runner = lease.owner(),
+           .object_oids = oids_of(proofs, plan.versions[v].name, step.file.number),
+           .object_oids_sql = std::nullopt,
+           .progress = std::nullopt}));
     }
   }
   statements.push_back(tables.advance_version_sql(plan.versions[count - 1].name));

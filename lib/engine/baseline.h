@@ -1,4 +1,4 @@
-// dbmig baseline (SPEC section 7): adopt a database that was migrated by
+// dbmig baseline (docs/contract.md section 7): adopt a database that was migrated by
 // other means. Records as applied, without running them, every version up to
 // --to, or exactly the versions another tool's history table marks applied
 // (--from-tool, mapped through dbmig.json "imported_from", which `dbmig

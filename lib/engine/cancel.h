@@ -1,4 +1,4 @@
-// When dbmig interrupts its own step (SIGINT/SIGTERM, SPEC 6 "Failure"): the
+// When dbmig interrupts its own step (SIGINT/SIGTERM, contract section 6 "Failure"): the
 // message names the step and any index whose concurrent build the cancel left
 // INVALID; that index's OID is recorded in the step's row, and the next apply
 // rebuilds exactly that index (same OID, same table, same name) without

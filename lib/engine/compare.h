@@ -1,5 +1,5 @@
 // The one comparison of a migration plan with what the database recorded
-// (SPEC 7): which steps are pending, which are applied, which applied steps
+// (contract section 7): which steps are pending, which are applied, which applied steps
 // drifted (their file changed or vanished), which recorded versions the
 // directory does not contain, and whether the server's dialect is the
 // plan's. apply, status and verify all read it; it is a pure function of its

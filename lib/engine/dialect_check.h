@@ -1,4 +1,4 @@
-// The one check of the server's dialect against the directory's (SPEC 7):
+// The one check of the server's dialect against the directory's (contract section 7):
 // apply, status and verify all say the same thing about a mismatch, it is
 // said before any verify-file complaint, and its advice never rewrites a
 // committed file (no generate-verify, no edit of dbmig.json): it names the

@@ -1,4 +1,4 @@
-// The applied history (SPEC 7, `status --history`): the versions the
+// The applied history (contract section 7, `status --history`): the versions the
 // database records as applied, oldest first, each with when it was
 // completed, how long its steps ran and which runner completed it. Read
 // from the step history rows; shared by status's text and its JSON.

@@ -23,7 +23,7 @@ namespace dbmig::engine {
 [[nodiscard]] db::Connection connect_for_reading(const ConnectionSettings& settings,
                                                  bool catalog_search_path);
 
-// SPEC 7: the steps `apply` and `status` analyse: every step except those
+// contract section 7: the steps `apply` and `status` analyse: every step except those
 // recorded `verified` with the sha256 the file has now (those were analysed
 // when they ran). The predicate holds its own index of `state`'s history.
 [[nodiscard]] std::function<bool(const migration::PlannedVersion&, const migration::PlannedStep&)>

@@ -1,4 +1,4 @@
-// SIGINT/SIGTERM for long-running commands (SPEC section 6: the lease is
+// SIGINT/SIGTERM for long-running commands (docs/contract.md section 6: the lease is
 // released on every exit dbmig controls). The handler only sets a flag; the
 // engine polls it at safe points and, from a watcher thread (never from the
 // handler), cancels the statement in progress.

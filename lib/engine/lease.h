@@ -1,4 +1,4 @@
-// The runner lease (SPEC section 6, ENGINE_DESIGN.md): at most one runner
+// The runner lease (docs/contract.md section 6, docs/apply.md): at most one runner
 // applies at a time. The lease lives in the singleton state row: an owner, an
 // expiry computed with the server's clock, and a fencing token that grows on
 // every acquisition. A heartbeat thread renews it on its own connection in

@@ -18,15 +18,15 @@ struct DatabaseState;
 using StateReadHook = std::function<void(const DatabaseState&)>;
 
 struct ConnectionSettings {
-  std::string conninfo;              // --db / DATABASE_URL; "" = libpq's PG* defaults
+  std::string conninfo;                // --db / DATABASE_URL; "" = libpq's PG* defaults
   std::string state_schema = "dbmig";  // --state-schema
 };
 
 struct ApplyOptions {
-  std::optional<std::string> to;     // --to VERSION (directory name, or N in numbered trees)
-  bool dry_run = false;              // --dry-run: print the plan, touch nothing
-  bool repair = false;               // --repair: drop the step's INVALID index, re-run the step
-  bool allow_drift = false;          // --allow-drift
+  std::optional<std::string> to;  // --to VERSION (directory name, or N in numbered trees)
+  bool dry_run = false;           // --dry-run: print the plan, touch nothing
+  bool repair = false;            // --repair: drop the step's INVALID index, re-run the step
+  bool allow_drift = false;       // --allow-drift
   milliseconds verify_timeout{30 * 60 * 1000};  // --verify-timeout
   milliseconds lock_timeout{60 * 1000};         // --lock-timeout: wait for the lease
   milliseconds ddl_lock_timeout{5 * 1000};      // --ddl-lock-timeout: SET LOCAL lock_timeout
@@ -36,9 +36,9 @@ struct ApplyOptions {
 };
 
 struct StatusOptions {
-  bool exit_code = false;  // --exit-code: 3 when anything is pending, failed or drifted
+  bool exit_code = false;         // --exit-code: 3 when anything is pending, failed or drifted
   StateReadHook on_state_read{};  // see StateReadHook
-  bool history = false;    // --history: also list the applied versions
+  bool history = false;           // --history: also list the applied versions
 };
 
 }  // namespace dbmig::engine

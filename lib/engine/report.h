@@ -11,10 +11,9 @@
 #include <chrono>
 #include <iosfwd>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "core/diagnostic.h"
 

@@ -177,11 +177,11 @@ std::optional<IndexBuild> find_index_build(db::Connection& connection, const sql
 }
 
 bool backend_in_transaction(db::Connection& connection, int pid) {
-  return connection.query_bool(
-      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid" + sql::pg_operator("=") +
-      "CAST($1 AS pg_catalog.int4) AND l.locktype" + sql::pg_operator("=") +
-      "'virtualxid' AND l.granted)",
-      {std::to_string(pid)});
+  return connection.query_bool("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid" +
+                                   sql::pg_operator("=") +
+                                   "CAST($1 AS pg_catalog.int4) AND l.locktype" +
+                                   sql::pg_operator("=") + "'virtualxid' AND l.granted)",
+                               {std::to_string(pid)});
 }
 
 std::string describe_build(const IndexBuild& build) {

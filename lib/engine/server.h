@@ -2,7 +2,7 @@
 // the dialect it speaks, and for a step's index (PostgreSQL) whether it
 // exists, is valid, and is still being built (pg_stat_progress_create_index),
 // or (CockroachDB) the state of the schema-change job. These are the runtime
-// signals that tell "in progress" from "failed" (SPEC section 4, 6).
+// signals that tell "in progress" from "failed" (docs/contract.md sections 4, 6).
 #pragma once
 
 #include <cstdint>
@@ -90,7 +90,7 @@ struct IndexBuild {
 // connection must have no open transaction). Throws db::DbError.
 void drop_index_concurrently(db::Connection& connection, const sql::Change& change);
 
-// --repair's drop (SPEC 9): turns `index_oid` into its qualified name (on
+// --repair's drop (contract section 9): turns `index_oid` into its qualified name (on
 // `connection`, whose search_path must be pg_catalog's only), runs DROP
 // INDEX CONCURRENTLY IF EXISTS on that name at once, then confirms that the
 // OID is gone. Returns the name dropped; nullopt when the OID was already

@@ -1,4 +1,4 @@
-// dbmig's state tables (SPEC section 6, ENGINE_DESIGN.md): the singleton row
+// dbmig's state tables (docs/contract.md section 6, docs/apply.md): the singleton row
 // "<schema>"."state" (last verified version + runner lease) and the step
 // history "<schema>"."steps". This file owns their DDL, reading them, and the
 // SQL text of every write; the fence that guards each write is the lease's

@@ -1,4 +1,4 @@
-// dbmig status (SPEC section 7): compares the state tables with the plan and
+// dbmig status (docs/contract.md section 7): compares the state tables with the plan and
 // reports, read-only: the current version, pending versions and steps, steps
 // in progress or failed, the runner lease, drift (an applied step whose file
 // changed), verify-file problems, and on PostgreSQL every INVALID index.
@@ -95,7 +95,7 @@ void inspect(const migration::Plan& plan, const ConnectionSettings& connection_s
 }
 
 // Outdated verify files (an older dbmig's, same step) are a warning only:
-// upgrading dbmig never stops a deploy (SPEC 5).
+// upgrading dbmig never stops a deploy (contract section 5).
 bool blocks_deploy(const std::vector<migration::VerifyFileProblem>& problems) {
   return std::any_of(problems.begin(), problems.end(), [](const auto& problem) {
     return problem.kind != migration::VerifyFileProblem::Kind::outdated;

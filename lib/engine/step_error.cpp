@@ -69,7 +69,7 @@ ServerError server_error_of(const migration::PlannedStep& step, const db::DbErro
     const auto statement = std::find_if(statements.begin(), statements.end(), [&](const auto& s) {
       return *offset >= s.begin && *offset <= s.end;
     });
-    // The step's own bytes: a password in them is masked (SPEC 9).
+    // The step's own bytes: a password in them is masked (contract section 9).
     if (statement != statements.end()) {
       server.statement = db::redact_statement(statement->text(step.text));
     }

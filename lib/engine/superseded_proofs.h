@@ -1,4 +1,4 @@
-// Which later applied step supersedes a proof (SPEC section 7, `dbmig
+// Which later applied step supersedes a proof (docs/contract.md section 7, `dbmig
 // verify` and `dbmig baseline`): the steps of the plan are read in order
 // with sql::removals_of (sql/supersession.h), each with the dialect its
 // analysis was made for, so that names fold as they did in the proof.

@@ -1,4 +1,4 @@
-// dbmig verify (SPEC section 7): re-runs the proof of every change of every
+// dbmig verify (docs/contract.md section 7): re-runs the proof of every change of every
 // step the database records as applied or verified, each as one short
 // autocommit query. A proof whose object a later applied step drops or
 // renames (supersession.h) is reported as superseded and not run; a proof
@@ -78,7 +78,7 @@ void run_proof(db::Connection& connection, const std::string& query, Proof& proo
   }
 }
 
-// PostgreSQL: the OIDs the step's row records for this very file (SPEC 9:
+// PostgreSQL: the OIDs the step's row records for this very file (contract section 9:
 // the proofs are about the objects the step made); nullopt for a row an
 // older dbmig wrote, whose proofs resolve the names with the database's
 // default search_path.
@@ -158,7 +158,7 @@ std::vector<CandidateObject> objects_on_table(db::Connection& connection,
   return objects;
 }
 
-// SPEC section 7 (issue 12): a proof whose object is missing by name while
+// docs/contract.md section 7 (issue 12): a proof whose object is missing by name while
 // the same table holds a complete object of the identical definition under
 // another name (renamed by a statement dbmig cannot read, such as EXECUTE
 // inside DO) is found under that name. PostgreSQL only; nullopt when an

@@ -1,4 +1,4 @@
-// apply --wait-for-db DUR (SPEC 7): for deploy scripts that start together
+// apply --wait-for-db DUR (contract section 7): for deploy scripts that start together
 // with the database, connecting is retried while the server is not there
 // yet or not ready: connection refused (or its socket absent), starting up,
 // in recovery, not yet accepting connections. Any other failure (wrong

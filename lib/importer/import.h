@@ -1,4 +1,4 @@
-// `dbmig import --from FORMAT --out OUT SRC` (SPEC section 7, docs/import.md):
+// `dbmig import --from FORMAT --out OUT SRC` (docs/contract.md section 7, docs/import.md):
 // reads another tool's tree, converts every migration (convert.h), writes a
 // dbmig directory into OUT with dbmig.json (dialect, the tool's order when
 // dbmig's own numbering would differ, multi_ddl_allowed_through, and the

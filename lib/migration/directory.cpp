@@ -1,4 +1,4 @@
-// Reading a migration directory (SPEC section 2): the step and verify file
+// Reading a migration directory (docs/contract.md section 2): the step and verify file
 // names of each version, the versions' order, and what dbmig.json says of
 // them. Listing directories is directory_listing.cpp's, reading dbmig.json
 // directory_settings.cpp's.
@@ -8,7 +8,7 @@
 // collected as a Diagnostic and returned together. Entries are sorted by name
 // before they are judged so that diagnostics come out in a stable order.
 //
-// Decisions where the SPEC is silent:
+// Decisions beyond docs/contract.md section 2 (docs/migration-directory.md):
 // - Hidden entries (names starting with '.') are ignored everywhere.
 // - At the top level, regular files other than dbmig.json are ignored
 //   (README, LICENSE), except `*.sql` files, which are probably misplaced

@@ -1,4 +1,4 @@
-// The migration directory model (SPEC section 2): versions, their step files
+// The migration directory model (docs/contract.md section 2): versions, their step files
 // and verify files, and dbmig.json. load_directory() reads names only (no SQL);
 // every problem of the directory is reported in one run.
 // Files at the top level other than dbmig.json (README, LICENSE, ...) are
@@ -36,10 +36,10 @@ struct Settings {
 };
 
 struct StepFile {
-  int number = 1;                 // 1 for up.sql, N for upN.sql
-  std::string file_name;          // "up1.sql", "up-danger-non-transactional.sql"
-  std::string stem;               // file name without ".sql"
-  std::filesystem::path path;     // full path
+  int number = 1;              // 1 for up.sql, N for upN.sql
+  std::string file_name;       // "up1.sql", "up-danger-non-transactional.sql"
+  std::string stem;            // file name without ".sql"
+  std::filesystem::path path;  // full path
   bool marked_non_transactional = false;
   std::optional<std::filesystem::path> verify_path;  // "<stem>.verify.sql" when present
 };
@@ -48,8 +48,8 @@ struct Version {
   std::string name;                    // directory name, e.g. "0002-email-index"
   std::optional<std::int64_t> number;  // N of "<N>-name"/"<N>_name"; nullopt in listed trees
   std::filesystem::path path;
-  std::vector<StepFile> steps;         // ordered by number, contiguous from 1
-  bool multi_ddl_allowed = false;      // at or before multi_ddl_allowed_through
+  std::vector<StepFile> steps;            // ordered by number, contiguous from 1
+  bool multi_ddl_allowed = false;         // at or before multi_ddl_allowed_through
   std::vector<std::string> lint_allowed;  // rules dbmig.json "lint.allow" silences here
 };
 

@@ -1,4 +1,4 @@
-// Listing a migration directory (SPEC sections 2 and 8) for load_directory:
+// Listing a migration directory (docs/contract.md sections 2 and 8) for load_directory:
 // the names in a directory and what each is, with the problems of names
 // and file types found on the way.
 #pragma once

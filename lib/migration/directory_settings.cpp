@@ -1,4 +1,4 @@
-// Reading dbmig.json (SPEC section 2). nlohmann/json parses it; what it
+// Reading dbmig.json (docs/contract.md section 2). nlohmann/json parses it; what it
 // cannot say (where a key or value is, whether a key was written twice) is
 // found in the text, so that every diagnostic has a line and column.
 #include "migration/directory_settings.h"

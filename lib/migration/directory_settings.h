@@ -1,4 +1,4 @@
-// dbmig.json (SPEC section 2), read for load_directory: the settings, and the
+// dbmig.json (docs/contract.md section 2), read for load_directory: the settings, and the
 // file's text, so that later checks (a "versions" entry without a
 // directory, an unknown version in "lint.allow", ...) point at the line and
 // column of what they are about.

@@ -1,7 +1,8 @@
 #include "migration/generate_verify.h"
 
-#include <fstream>
 #include <unistd.h>
+
+#include <fstream>
 
 #include "core/failure.h"
 #include "migration/verify_file.h"

@@ -1,4 +1,4 @@
-// `dbmig generate-verify` (SPEC section 5): bring the verify files on disk in
+// `dbmig generate-verify` (docs/contract.md section 5): bring the verify files on disk in
 // line with the plan. The `--check` side (writing nothing) is
 // check_verify_files() in plan.h.
 #pragma once
@@ -11,7 +11,8 @@
 namespace dbmig::migration {
 
 struct GenerateVerifyResult {
-  std::vector<std::filesystem::path> written;  // created or rewritten (missing or stale), plan order
+  std::vector<std::filesystem::path>
+      written;  // created or rewritten (missing or stale), plan order
   std::vector<std::filesystem::path> removed;  // dbmig-generated files no longer wanted
   // Unwanted verify files without dbmig's header: left in place for a person
   // to delete (check_verify_files keeps reporting them as spurious).

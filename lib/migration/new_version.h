@@ -1,4 +1,4 @@
-// dbmig new NAME (SPEC 7): the next version directory of a numbered tree,
+// dbmig new NAME (contract section 7): the next version directory of a numbered tree,
 // "<N+1><sep>NAME/up.sql", N padded and separated as the tree's newest
 // version is ("0007-x" -> "0008-NAME"; an empty tree starts at "0001-NAME"),
 // with a comment header. Until its statement is written the step holds only

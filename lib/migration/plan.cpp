@@ -69,10 +69,10 @@ std::optional<std::string> read_step_text(const StepFile& file, FileIdentity& id
     return std::nullopt;
   }
   if (const auto bad = first_invalid_utf8(*text)) {
-    out.push_back(diagnostic_at(file.path, *text, *bad, Severity::error,
-                                "step file is not valid UTF-8 (byte " + hex_byte((*text)[*bad]) +
-                                    ")",
-                                "save the file as UTF-8 without NUL bytes"));
+    out.push_back(
+        diagnostic_at(file.path, *text, *bad, Severity::error,
+                      "step file is not valid UTF-8 (byte " + hex_byte((*text)[*bad]) + ")",
+                      "save the file as UTF-8 without NUL bytes"));
     return std::nullopt;
   }
   return std::move(*text);
@@ -158,8 +158,7 @@ bool analyse_step(PlannedStep& step, const sql::StepRules& rules,
   return true;
 }
 
-sql::StepRules rules_of(const PlannedVersion& version, const StepFile& file,
-                        sql::Dialect dialect) {
+sql::StepRules rules_of(const PlannedVersion& version, const StepFile& file, sql::Dialect dialect) {
   return {dialect, file.marked_non_transactional, version.multi_ddl_allowed};
 }
 
@@ -172,7 +171,8 @@ PlannedVersion plan_version(const Version& version, sql::Dialect dialect, bool a
     auto step = read_step(file, out);
     if (!step) continue;
     if (!analyse) release_text(*step);
-    if (analyse && !analyse_step(*step, rules_of(planned, file, dialect), planned.lint_allowed, out)) {
+    if (analyse &&
+        !analyse_step(*step, rules_of(planned, file, dialect), planned.lint_allowed, out)) {
       continue;
     }
     planned.steps.push_back(std::move(*step));
@@ -293,8 +293,8 @@ std::vector<VerifyFileProblem> check_verify_files(const Plan& plan) {
   for (const PlannedVersion& version : plan.versions) {
     for (const PlannedStep& step : version.steps) {
       if (!step.analysed) continue;
-      const fs::path path =
-          step.file.verify_path.value_or(version.path / (step.file.stem + std::string(kVerifySuffix)));
+      const fs::path path = step.file.verify_path.value_or(
+          version.path / (step.file.stem + std::string(kVerifySuffix)));
       if (step.expected_verify && !step.actual_verify) {
         problems.push_back({Kind::missing, path});
       } else if (step.expected_verify && *step.actual_verify != *step.expected_verify) {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -23,7 +23,7 @@ struct PlannedStep {
   StepFile file;
   // The file's bytes, as they will be sent. Empty while `text_released`.
   std::string text;
-  std::string sha256;   // lower-case hex of text
+  std::string sha256;     // lower-case hex of text
   FileIdentity identity;  // device and inode of the file that was read
   // false until the step is analysed (PlanOptions::defer_analysis): then
   // analysis is empty and neither verify field is set.
@@ -33,7 +33,7 @@ struct PlannedStep {
   // file again, and refuses it unless it still has `sha256` and `identity`.
   bool text_released = false;
   sql::StepAnalysis analysis;
-  // The step rules' warnings (SPEC 4) not silenced by `-- dbmig:allow` or
+  // The step rules' warnings (contract section 4) not silenced by `-- dbmig:allow` or
   // dbmig.json "lint.allow": apply reports them for the steps it runs, lint
   // for every step; other commands stay quiet about them.
   std::vector<Diagnostic> warnings;
@@ -80,7 +80,7 @@ struct PlanOptions {
   std::optional<sql::Dialect> dialect;  // --dialect; else dbmig.json; else postgres
   // Read, check (UTF-8, byte-order mark, regular file, one file per step) and
   // hash every step, but analyse none and read no verify file:
-  // analyse_steps() does that later for the steps that need it (SPEC 7:
+  // analyse_steps() does that later for the steps that need it (contract section 7:
   // apply and status skip steps recorded verified with the same sha256).
   // The steps' texts are not kept (PlannedStep::text_released).
   bool defer_analysis = false;
@@ -106,7 +106,7 @@ struct PlanOptions {
 struct VerifyFileProblem {
   // outdated: written by an older dbmig (older format) for the same step
   // bytes; a warning in apply and status, a problem only for
-  // generate-verify --check (SPEC 5).
+  // generate-verify --check (contract section 5).
   enum class Kind { missing, stale, spurious, outdated } kind;
   std::filesystem::path path;
 };

@@ -1,4 +1,4 @@
-// Verify files (SPEC section 5): `<stem>.verify.sql` beside a step, generated
+// Verify files (docs/contract.md section 5): `<stem>.verify.sql` beside a step, generated
 // by dbmig, proving that the step's changes completed.
 //
 // Format, byte for byte:
@@ -6,7 +6,7 @@
 //   then per change:  -- <describe_change(...)>\n<verify_query(...)>;\n
 // Format 1 (dbmig before the format number) had no ", format <N>" and
 // unqualified operators in its PostgreSQL proofs; format 2 names every
-// operator OPERATOR(pg_catalog.=) (SPEC 9).
+// operator OPERATOR(pg_catalog.=) (contract section 9).
 #pragma once
 
 #include <optional>
@@ -41,7 +41,7 @@ inline constexpr int kVerifyFormat = 2;
 
 // True when `content` is a generated verify file of an older format whose
 // header names `step_sha256`: written by an older dbmig for this very step
-// (*outdated*, SPEC 5), as opposed to stale.
+// (*outdated*, contract section 5), as opposed to stale.
 [[nodiscard]] bool is_outdated_verify_file(std::string_view content, std::string_view step_sha256);
 
 }  // namespace dbmig::migration

@@ -5,7 +5,7 @@
 // CONSTRAINT / VALIDATE CONSTRAINT), the statements that cannot run in a
 // transaction block, and syntax the target dialect cannot run.
 //
-// Kind decisions where SPEC section 4 is silent:
+// Kind decisions behind the table of docs/contract.md section 4:
 // - CREATE/DROP DATABASE, TABLESPACE, ROLE, USER: ddl (they create or drop
 //   objects; the database/tablespace ones are also non-transactional).
 // - ALTER SYSTEM, ALTER DEFAULT PRIVILEGES: other (configuration and

@@ -1,4 +1,4 @@
-// Classifying statements (SPEC section 4).
+// Classifying statements (docs/contract.md section 4).
 //
 // classify_statement() reads one statement's tokens and says what kind of
 // statement it is, whether it can run inside a transaction block, and which

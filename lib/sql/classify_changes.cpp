@@ -1,4 +1,4 @@
-// The changes that need proof (SPEC section 4): CREATE INDEX, REINDEX INDEX
+// The changes that need proof (docs/contract.md section 4): CREATE INDEX, REINDEX INDEX
 // CONCURRENTLY, ALTER TABLE ... ADD CONSTRAINT / VALIDATE CONSTRAINT, with
 // their names read through TokenReader; and the warnings for an unnamed
 // index or constraint, whose suggestion is PostgreSQL's own name for it.

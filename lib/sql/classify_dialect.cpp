@@ -1,4 +1,4 @@
-// Syntax the target dialect cannot run (SPEC section 8). On postgres,
+// Syntax the target dialect cannot run (docs/contract.md section 8). On postgres,
 // PostgreSQL's own grammar (libpg_query) decides first; on cockroach, the
 // PostgreSQL-only statements are errors.
 #include <pg_query.h>
@@ -31,7 +31,7 @@ class DialectChecker : ClassifierPart {
           "directory targets CockroachDB");
   }
 
-  // PostgreSQL's own grammar decides first (SPEC section 8): a statement it
+  // PostgreSQL's own grammar decides first (docs/contract.md section 8): a statement it
   // accepts is never rejected as CockroachDB syntax, whatever words it holds
   // (`FROM t family`, `family(inet)`, `a @ b`, a column named `index`). Only a
   // statement the grammar rejects is searched for the CockroachDB construct

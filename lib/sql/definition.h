@@ -1,6 +1,6 @@
 // The shape of an index's or constraint's definition, without its name: what
 // `verify` compares to tell "the object was renamed" from "the object is
-// gone" (SPEC section 7, issue 12). PostgreSQL's own grammar (libpg_query)
+// gone" (docs/contract.md section 7, issue 12). PostgreSQL's own grammar (libpg_query)
 // reads both sides, so a step's `CREATE INDEX CONCURRENTLY IF NOT EXISTS i
 // ON t (x)` and the server's `pg_get_indexdef` text `CREATE INDEX j ON
 // public.t USING btree (x)` have the same shape.

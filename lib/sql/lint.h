@@ -1,4 +1,4 @@
-// `dbmig lint`'s lock and compatibility rules (SPEC section 7, docs/lint.md):
+// `dbmig lint`'s lock and compatibility rules (docs/contract.md section 7, docs/lint.md):
 // a warning per statement that blocks reads or writes of an existing table for
 // longer than a catalog update, or breaks the running application (renames,
 // required columns), with the safe form as its hint.

@@ -17,21 +17,21 @@
 namespace dbmig::sql {
 
 enum class TokenKind {
-  keyword,           // any PostgreSQL keyword, reserved or not (CREATE, INDEX, begin, ...)
-  identifier,        // unquoted or "quoted" identifier (U&"..." included)
-  string,            // '...', E'...', U&'...', $tag$...$tag$, B'...', X'...'
-  number,            // integer or floating point constant
-  parameter,         // $1
-  op,                // operators, including `::` and `=>`
-  punctuation,       // single characters: ( ) , ; . [ ] : = etc.
-  comment,           // -- line comment or /* block comment */
+  keyword,      // any PostgreSQL keyword, reserved or not (CREATE, INDEX, begin, ...)
+  identifier,   // unquoted or "quoted" identifier (U&"..." included)
+  string,       // '...', E'...', U&'...', $tag$...$tag$, B'...', X'...'
+  number,       // integer or floating point constant
+  parameter,    // $1
+  op,           // operators, including `::` and `=>`
+  punctuation,  // single characters: ( ) , ; . [ ] : = etc.
+  comment,      // -- line comment or /* block comment */
 };
 
 struct Token {
   std::uint32_t begin = 0;  // byte offset of the first byte
   std::uint32_t end = 0;    // byte offset one past the last byte
   TokenKind kind = TokenKind::punctuation;
-  int raw = 0;              // libpg_query's Token enum value (ASCII code for punctuation)
+  int raw = 0;  // libpg_query's Token enum value (ASCII code for punctuation)
 
   [[nodiscard]] std::string_view text(std::string_view source) const {
     return source.substr(begin, end - begin);

@@ -21,9 +21,9 @@
 namespace dbmig::sql {
 
 struct Statement {
-  std::size_t begin = 0;      // byte offset of the statement's first non-comment token
-  std::size_t end = 0;        // byte offset one past its last token (before any `;`)
-  int line = 1;               // 1-based position of `begin`
+  std::size_t begin = 0;  // byte offset of the statement's first non-comment token
+  std::size_t end = 0;    // byte offset one past its last token (before any `;`)
+  int line = 1;           // 1-based position of `begin`
   int column = 1;
   bool terminated = false;    // a `;` follows (the last statement may lack one)
   std::vector<Token> tokens;  // the statement's tokens (comments included), offsets into the file
@@ -37,8 +37,8 @@ struct SplitError {
   std::size_t offset = 0;  // byte offset of the problem in the source
   int line = 1;            // 1-based position of offset
   int column = 1;
-  std::string message;     // e.g. "unterminated quoted string"
-  std::string hint;        // e.g. "close the string with '"
+  std::string message;  // e.g. "unterminated quoted string"
+  std::string hint;     // e.g. "close the string with '"
 };
 
 // Statements of `source` in order. A source holding only whitespace,

@@ -1,4 +1,4 @@
-// analyze_step(): the step-level rules of SPEC section 4 on top of
+// analyze_step(): the step-level rules of docs/contract.md section 4 on top of
 // classify_statement().
 //
 // Idempotency warnings (CREATE INDEX / ADD COLUMN / ADD CONSTRAINT without
@@ -28,7 +28,7 @@ void add(StepAnalysis& step, Severity severity, std::string_view rule, std::size
       {severity, offset, std::move(message), std::move(hint), std::string(rule)});
 }
 
-// dbmig owns transactions (SPEC 4): a transactional step runs in the one
+// dbmig owns transactions (contract section 4): a transactional step runs in the one
 // transaction that also records it, and a step marked non-transactional runs
 // each statement in autocommit; a BEGIN/COMMIT of the author's would break
 // either, so it is an error in every step.
@@ -91,7 +91,7 @@ void check_opaque_commits(StepAnalysis& step) {
   }
 }
 
-// The settings a step may not change (SPEC 9): what the server reads
+// The settings a step may not change (contract section 9): what the server reads
 // (client_encoding, standard_conforming_strings) must be what dbmig read,
 // and who dbmig is (role, session_authorization) must stay dbmig's.
 constexpr std::array kGuardedSettings{"client_encoding", "standard_conforming_strings", "role",
@@ -183,7 +183,7 @@ void check_guarded_settings(StepAnalysis& step, std::string_view source) {
   }
 }
 
-// SPEC section 8: a step of whitespace only is an error; a step holding only
+// docs/contract.md section 8: a step of whitespace only is an error; a step holding only
 // comments is a no-op step (real histories contain them), recorded like any
 // other, with a warning.
 void check_no_statement(StepAnalysis& step, std::string_view source) {

@@ -1,5 +1,5 @@
 // Reading a whole step: split, classify every statement, apply the step-level
-// rules of SPEC section 4 (one DDL per step, statements that cannot run in a
+// rules of docs/contract.md section 4 (one DDL per step, statements that cannot run in a
 // transaction block, transaction control, DDL mixed with DML, ...).
 #pragma once
 
@@ -24,7 +24,7 @@ struct StepAnalysis {
   std::vector<Classification> classifications;  // one per statement
   // The mode dbmig runs the step in: false when the file is marked, when a
   // statement cannot run in a transaction block, and on CockroachDB for every
-  // step holding DDL (SPEC section 6).
+  // step holding DDL (docs/contract.md section 6).
   bool transactional = true;
   int ddl_count = 0;
   std::vector<Change> changes;  // every change that needs proof, in statement order
@@ -36,7 +36,7 @@ struct StepAnalysis {
 // Analyses one step file's text. Fails only when the text cannot be split
 // (lexical error); rule violations are error Findings in the result.
 // A step of whitespace only is an error Finding at offset 0; a step holding
-// only comments is a no-op step with a warning Finding at offset 0 (SPEC 8).
+// only comments is a no-op step with a warning Finding at offset 0 (contract section 8).
 [[nodiscard]] std::expected<StepAnalysis, SplitError> analyze_step(std::string_view source,
                                                                    const StepRules& rules);
 

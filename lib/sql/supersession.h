@@ -1,4 +1,4 @@
-// Superseded proofs (SPEC section 7, `dbmig verify`).
+// Superseded proofs (docs/contract.md section 7, `dbmig verify`).
 //
 // A step's proof names an index or constraint (and its table). When a later
 // applied step drops or renames that object -- DROP INDEX, DROP TABLE,

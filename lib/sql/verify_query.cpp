@@ -19,7 +19,7 @@
 // it just iterates through desc.Indexes"). The table is resolved with
 // to_regclass (CockroachDB >= 22.1, cockroachdb/cockroach#78652), whose OID
 // is the table's descriptor id. A constraint is proved by SHOW CONSTRAINTS'
-// `validated` column, as SPEC section 4 prescribes: a constraint being added
+// `validated` column, as docs/contract.md section 4 prescribes: a constraint being added
 // sits on the descriptor in the `Validating` state (visible, not validated)
 // until its validation job succeeds, and is dropped if it fails
 // (cockroachdb/cockroach#34301, #34238), so `validated` alone tells complete

@@ -1,4 +1,4 @@
-// The verification query of a Change (SPEC sections 4 and 5): one SELECT that
+// The verification query of a Change (docs/contract.md sections 4 and 5): one SELECT that
 // returns exactly one row with one boolean column, true when the change is
 // complete. Pure string generation; every identifier and literal quoted.
 #pragma once

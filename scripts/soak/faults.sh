@@ -296,7 +296,7 @@ judge_exit() {
 # --- a round -----------------------------------------------------------------
 
 # final_apply TARGET: the clean apply after the faults; --repair only where
-# the SPEC makes it the operator's job (an index a server crash left INVALID).
+# contract section 6 makes it the operator's job (an index a server crash left INVALID).
 final_apply() {
   local target="$1" log="$rdir/final.log"
   local args=(apply --dir "$hist_dir" --db "$(db_url "$db")" --to "$target" --lease-ttl "$lease_ttl"

@@ -6,8 +6,10 @@ namespace dbmig {
 namespace {
 
 TEST(Diagnostic, FormatsFileLineColumnMessageAndHint) {
-  Diagnostic d{Severity::error, "dir/0001-a/up.sql", 3, 7, "unterminated quoted string", "close it"};
-  EXPECT_EQ(d.format(), "dir/0001-a/up.sql:3:7: error: unterminated quoted string\n  hint: close it");
+  Diagnostic d{Severity::error, "dir/0001-a/up.sql", 3, 7, "unterminated quoted string",
+               "close it"};
+  EXPECT_EQ(d.format(),
+            "dir/0001-a/up.sql:3:7: error: unterminated quoted string\n  hint: close it");
 }
 
 TEST(Diagnostic, OmitsAbsentPosition) {
@@ -16,7 +18,12 @@ TEST(Diagnostic, OmitsAbsentPosition) {
 }
 
 TEST(PositionAt, CountsLinesAndColumnsFromOne) {
-  struct Row { std::string_view text; std::size_t offset; int line; int column; };
+  struct Row {
+    std::string_view text;
+    std::size_t offset;
+    int line;
+    int column;
+  };
   const Row rows[] = {
       {"", 0, 1, 1}, {"abc", 2, 1, 3}, {"a\nb", 2, 2, 1}, {"a\n\nxyz", 5, 3, 3}, {"ab", 99, 1, 3},
   };

@@ -6,9 +6,12 @@ namespace dbmig {
 namespace {
 
 TEST(ParseDuration, AcceptsUnitsAndBareSeconds) {
-  struct Row { std::string_view text; long long millis; };
-  const Row rows[] = {{"250ms", 250}, {"5s", 5000}, {"30", 30000}, {"1.5m", 90000},
-                      {"2h", 7'200'000}, {"0", 0}, {"0.25s", 250}};
+  struct Row {
+    std::string_view text;
+    long long millis;
+  };
+  const Row rows[] = {{"250ms", 250},    {"5s", 5000}, {"30", 30000}, {"1.5m", 90000},
+                      {"2h", 7'200'000}, {"0", 0},     {"0.25s", 250}};
   for (const auto& row : rows) {
     const auto got = parse_duration(row.text);
     ASSERT_TRUE(got.has_value()) << row.text << ": " << got.error();
@@ -17,10 +20,14 @@ TEST(ParseDuration, AcceptsUnitsAndBareSeconds) {
 }
 
 TEST(ParseDuration, RejectsMalformedWithMessage) {
-  struct Row { std::string_view text; std::string_view message; };
-  const Row rows[] = {{"", "expected a number"}, {"-5s", "expected a number"},
-                      {"5d", "unknown unit 'd'"}, {"s", "expected a number"},
-                      {"1e400h", "unknown unit 'e400h'"}, {"999999999999h", "too large"}, {"5 s", "unknown unit ' s'"}};
+  struct Row {
+    std::string_view text;
+    std::string_view message;
+  };
+  const Row rows[] = {{"", "expected a number"},          {"-5s", "expected a number"},
+                      {"5d", "unknown unit 'd'"},         {"s", "expected a number"},
+                      {"1e400h", "unknown unit 'e400h'"}, {"999999999999h", "too large"},
+                      {"5 s", "unknown unit ' s'"}};
   for (const auto& row : rows) {
     const auto got = parse_duration(row.text);
     ASSERT_FALSE(got.has_value()) << row.text;

@@ -17,17 +17,20 @@ TEST(Sha256Hex, MatchesKnownVectors) {
 }
 
 TEST(FirstInvalidUtf8, AcceptsValidAndPointsAtFirstBadByte) {
-  struct Row { std::string text; std::optional<std::size_t> expected; };
+  struct Row {
+    std::string text;
+    std::optional<std::size_t> expected;
+  };
   const Row rows[] = {
       {"plain ascii", std::nullopt},
       {"caf\xc3\xa9", std::nullopt},
       {"\xe2\x82\xac euro", std::nullopt},
       {"\xf0\x9f\x98\x80", std::nullopt},
       {"ab\xff", 2},
-      {"a\xc3", 1},               // truncated
-      {"\xc0\xaf", 0},            // overlong
-      {"x\xed\xa0\x80", 1},       // surrogate
-      {"\xf4\x90\x80\x80", 0},    // above U+10FFFF
+      {"a\xc3", 1},                 // truncated
+      {"\xc0\xaf", 0},              // overlong
+      {"x\xed\xa0\x80", 1},         // surrogate
+      {"\xf4\x90\x80\x80", 0},      // above U+10FFFF
       {std::string("a\0b", 3), 1},  // NUL
   };
   for (const auto& row : rows) {
@@ -35,16 +38,13 @@ TEST(FirstInvalidUtf8, AcceptsValidAndPointsAtFirstBadByte) {
   }
 }
 
-TEST(AsciiLower, FoldsOnlyAscii) {
-  EXPECT_EQ(ascii_lower("AbC_\xc3\x89"), "abc_\xc3\x89");
-}
+TEST(AsciiLower, FoldsOnlyAscii) { EXPECT_EQ(ascii_lower("AbC_\xc3\x89"), "abc_\xc3\x89"); }
 
 TEST(ReadFile, ReadsExactBytesOfEmptySmallAndLargeFiles) {
   std::string large(200'000, 'x');
   for (std::size_t i = 0; i < large.size(); i += 997) large[i] = static_cast<char>('a' + i % 26);
-  const test::TempTree tree({{"empty.sql", ""},
-                             {"small.sql", std::string("a\0b\n", 4)},
-                             {"large.sql", large}});
+  const test::TempTree tree(
+      {{"empty.sql", ""}, {"small.sql", std::string("a\0b\n", 4)}, {"large.sql", large}});
   EXPECT_EQ(read_file((tree.root() / "empty.sql").string()), std::string());
   EXPECT_EQ(read_file((tree.root() / "small.sql").string()), std::string("a\0b\n", 4));
   EXPECT_EQ(read_file((tree.root() / "large.sql").string()), large);

@@ -70,8 +70,8 @@ TEST_F(ConnectionTest, ExecParamsSendsTextValuesAndNulls) {
 
 TEST_F(ConnectionTest, ExecScriptReturnsEveryResultInOrder) {
   Connection connection = connect();
-  std::vector<Result> results =
-      connection.exec_script("CREATE TABLE s (id int); INSERT INTO s VALUES (7); SELECT id FROM s;");
+  std::vector<Result> results = connection.exec_script(
+      "CREATE TABLE s (id int); INSERT INTO s VALUES (7); SELECT id FROM s;");
   ASSERT_EQ(results.size(), 3u);
   EXPECT_EQ(results[0].command_tag(), "CREATE TABLE");
   EXPECT_EQ(results[1].affected_rows(), 1);
@@ -131,8 +131,7 @@ TEST_F(ConnectionTest, CopyToOrFromClientIsAnErrorThatLeavesTheConnectionUsable)
     EXPECT_NE(std::string(error.what()).find("COPY"), std::string::npos) << statement;
     EXPECT_FALSE(error.connection_lost()) << statement;
     EXPECT_EQ(connection.exec("SELECT count(*) FROM c").get(0, 0), "2") << statement;
-    DbError in_script =
-        expect_db_error([&] { connection.exec_script(statement + "; SELECT 1"); });
+    DbError in_script = expect_db_error([&] { connection.exec_script(statement + "; SELECT 1"); });
     EXPECT_NE(std::string(in_script.what()).find("COPY"), std::string::npos) << statement;
     EXPECT_EQ(connection.exec("SELECT count(*) FROM c").get(0, 0), "2") << statement;
   }
@@ -155,7 +154,8 @@ TEST_F(ConnectionTest, LockTimeoutIsRetryable) {
 TEST_F(ConnectionTest, SerializationFailureIsRetryable) {
   Connection reader = connect();
   Connection writer = connect();
-  reader.exec_script("CREATE TABLE rows_ (id int PRIMARY KEY, v int); INSERT INTO rows_ VALUES (1, 0)");
+  reader.exec_script(
+      "CREATE TABLE rows_ (id int PRIMARY KEY, v int); INSERT INTO rows_ VALUES (1, 0)");
   reader.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
   reader.exec("SELECT * FROM rows_");
   writer.exec("UPDATE rows_ SET v = 1 WHERE id = 1");
@@ -168,7 +168,8 @@ TEST_F(ConnectionTest, SerializationFailureIsRetryable) {
 TEST_F(ConnectionTest, DeadlockIsRetryable) {
   Connection first = connect();
   Connection second = connect();
-  first.exec_script("CREATE TABLE d (id int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)");
+  first.exec_script(
+      "CREATE TABLE d (id int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)");
   for (Connection* connection : {&first, &second}) {
     connection->exec("SET deadlock_timeout = '100ms'");
     connection->exec("BEGIN");

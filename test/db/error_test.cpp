@@ -1,4 +1,4 @@
-// DbError holds no secret (SPEC 7, 9) and describe() is the one rendering of
+// DbError holds no secret (contract sections 7, 9) and describe() is the one rendering of
 // it: every malformed or failing connection string, every statement with a
 // password, the hint for each kind of connection failure.
 #include "db/error.h"

@@ -1,8 +1,7 @@
 // Self-tests of the shared test support (support/process.h, support/pg_server.h)
 // that the database and engine tests rely on.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <filesystem>

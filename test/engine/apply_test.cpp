@@ -1,5 +1,5 @@
 // engine::apply against a real PostgreSQL (test/support/pg_server.h), each
-// test in its own database. The scenarios are the ones SPEC section 6 is
+// test in its own database. The scenarios are the ones docs/contract.md section 6 is
 // about: a version is recorded only when every step's change is complete,
 // INVALID indexes fail fast, builds of earlier runs are waited for, lock
 // timeouts are retried, and runs resume after failures.
@@ -242,8 +242,8 @@ TEST_F(ApplyTest, FalseProofInsideATransactionalStepRollsItBack) {
 std::string large_insert_step() {
   std::string rows;
   for (int i = 1; i <= 1500; ++i) {
-    rows += "INSERT INTO big (id, v) VALUES (" + std::to_string(i) + ", '" + std::string(1000, 'x') +
-            "');\n";
+    rows += "INSERT INTO big (id, v) VALUES (" + std::to_string(i) + ", '" +
+            std::string(1000, 'x') + "');\n";
   }
   return rows;
 }
@@ -259,8 +259,9 @@ TEST_F(ApplyTest, StepLargerThanOneMessageCommitsWhole) {
 }
 
 TEST_F(ApplyTest, StepLargerThanOneMessageFailingAtItsEndCommitsNothing) {
-  MigrationTree tree({{"0001-t/up.sql", "CREATE TABLE big (id INT PRIMARY KEY, v TEXT);\n"},
-                      {"0002-rows/up.sql", large_insert_step() + "INSERT INTO no_such_table VALUES (1);\n"}});
+  MigrationTree tree(
+      {{"0001-t/up.sql", "CREATE TABLE big (id INT PRIMARY KEY, v TEXT);\n"},
+       {"0002-rows/up.sql", large_insert_step() + "INSERT INTO no_such_table VALUES (1);\n"}});
   const ApplyOutcome outcome = apply(tree);
   ASSERT_EQ(outcome.code, ExitCode::runtime_failure) << outcome.describe();
   EXPECT_NE(outcome.message.find("no_such_table"), std::string::npos) << outcome.message;

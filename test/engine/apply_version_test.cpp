@@ -23,13 +23,13 @@ using test::MigrationTree;
 
 struct VersionedFeatureRow {
   std::string label;
-  int since_major = 0;          // the first PostgreSQL major that accepts the feature
-  std::vector<FileRow> files;   // the last version uses the feature
-  std::string before;           // the version recorded before the last one
-  std::string last;             // the last version
-  std::string failing_step;     // file of the step that an older server rejects
-  std::string check;            // once applied, this query ...
-  std::string expected;         // ... returns this
+  int since_major = 0;         // the first PostgreSQL major that accepts the feature
+  std::vector<FileRow> files;  // the last version uses the feature
+  std::string before;          // the version recorded before the last one
+  std::string last;            // the last version
+  std::string failing_step;    // file of the step that an older server rejects
+  std::string check;           // once applied, this query ...
+  std::string expected;        // ... returns this
 };
 
 const std::string kTable = "CREATE TABLE t (id INT PRIMARY KEY, x INT);\n";
@@ -88,8 +88,9 @@ TEST_F(ApplyVersionTest, FeatureAppliesFromItsMajorAndFailsCleanlyBeforeIt) {
     if (major >= row.since_major) {
       ASSERT_EQ(outcome.code, ExitCode::ok) << outcome.describe();
       EXPECT_EQ(recorded, row.last);
-      EXPECT_EQ(test::query_value(*state, "SELECT count(*) FROM dbmig.steps"
-                                          " WHERE state <> 'verified'"),
+      EXPECT_EQ(test::query_value(*state,
+                                  "SELECT count(*) FROM dbmig.steps"
+                                  " WHERE state <> 'verified'"),
                 "0");
       EXPECT_EQ(test::query_value(*state, row.check), row.expected);
     } else {
@@ -97,8 +98,10 @@ TEST_F(ApplyVersionTest, FeatureAppliesFromItsMajorAndFailsCleanlyBeforeIt) {
       EXPECT_NE(outcome.message.find("syntax error"), std::string::npos) << outcome.message;
       EXPECT_NE(outcome.message.find(row.failing_step), std::string::npos) << outcome.message;
       EXPECT_EQ(recorded, row.before);
-      EXPECT_EQ(test::query_value(*state, "SELECT count(*) FROM dbmig.steps WHERE state = 'failed'"
-                                          " AND version = '" + row.last + "'"),
+      EXPECT_EQ(test::query_value(*state,
+                                  "SELECT count(*) FROM dbmig.steps WHERE state = 'failed'"
+                                  " AND version = '" +
+                                      row.last + "'"),
                 "1");
     }
   }

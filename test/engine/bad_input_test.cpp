@@ -1,4 +1,4 @@
-// The bad-input matrix of SPEC section 8: every malformed input given to
+// The bad-input matrix of docs/contract.md section 8: every malformed input given to
 // `dbmig apply` (the binary, DBMIG_EXECUTABLE) gets exit 2 (3 for a stale
 // verify file, 1 for connection problems), a message naming the file and its
 // position, and leaves the database exactly as it was: no `dbmig` schema and
@@ -81,7 +81,7 @@ std::string repeated(std::string_view unit, std::size_t times) {
   return text;
 }
 
-// SPEC section 8's second paragraph (issue 10): input that must be refused
+// docs/contract.md section 8, "Also refused" (issue 10): input that must be refused
 // while reading the directory or the options, before any connection.
 const std::vector<BadInputRow>& unusual_rows() {
   static const std::vector<BadInputRow> table{

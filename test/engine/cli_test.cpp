@@ -1,5 +1,5 @@
 // The dbmig binary (DBMIG_EXECUTABLE) as an operator runs it: exit codes and
-// messages of SPEC section 7 for usage errors, invalid directories (the
+// messages of docs/contract.md section 7 for usage errors, invalid directories (the
 // database untouched), verify-file checks, unreachable servers, passwords
 // that must never be printed, and the JSON documents of docs/json.md.
 #include <gtest/gtest.h>
@@ -316,7 +316,7 @@ TEST_F(CliDatabaseTest, ApplyRefusesMissingOrStaleVerifyFilesBeforeWritingAnythi
   }
 }
 
-// SPEC 7: apply and status do not analyse a step recorded verified with the
+// contract section 7: apply and status do not analyse a step recorded verified with the
 // same sha256, nor read its verify file; generate-verify --check still does.
 // Every other check stays: a pending step's verify file, bytes and structure.
 TEST_F(CliDatabaseTest, VerifiedStepsAreNotAnalysedAgainByApplyAndStatus) {
@@ -359,10 +359,11 @@ TEST_F(CliDatabaseTest, VerifiedStepsAreNotAnalysedAgainByApplyAndStatus) {
       << bom.err;
 }
 
-// Directory errors win over connection errors (SPEC 8), also for the SQL of
+// Directory errors win over connection errors (contract section 8), also for the SQL of
 // steps that apply analyses only once it has read the recorded state.
 TEST(Cli, SqlErrorsOfStepsWinOverAnUnreachableServer) {
-  TempTree tree(std::vector<FileRow>{{"0001-a/up.sql", "CREATE TABLE u (x text DEFAULT 'oops);\n"}});
+  TempTree tree(
+      std::vector<FileRow>{{"0001-a/up.sql", "CREATE TABLE u (x text DEFAULT 'oops);\n"}});
   const std::string unreachable =
       "host=127.0.0.1 port=" + std::to_string(test::pick_free_port()) + " connect_timeout=5";
   for (const std::string command : {"apply", "status"}) {

@@ -1,4 +1,4 @@
-// SPEC 9 against a real PostgreSQL: the proof and the lease hold whatever the
+// contract section 9 against a real PostgreSQL: the proof and the lease hold whatever the
 // database, the role or another role has set. Each test builds the hostile
 // environment first (a planted operator, a LATIN1 database, database and role
 // defaults) and then applies an ordinary history through engine::apply.

@@ -65,7 +65,7 @@ TEST_F(MessagesTest, AWrongDialectIsSaidFirstAndNeverAdvisesRewritingVerifyFiles
        true,
        {"--dialect", "cockroach"},
        // apply compares the server's dialect when it connects, before it reads
-       // any verify file (SPEC 7 lets it skip those of verified steps).
+       // any verify file (contract section 7 lets it skip those of verified steps).
        "dbmig: error: dialect mismatch: the server speaks postgres but --dialect says cockroach",
        "leave out --dialect cockroach"},
       {"a cockroach directory with missing verify files, on postgres",

@@ -1,4 +1,4 @@
-// SPEC 5: upgrading dbmig never stops a deploy. A verify file exactly as the
+// contract section 5: upgrading dbmig never stops a deploy. A verify file exactly as the
 // dbmig before format numbers wrote it, for the same step bytes, is
 // *outdated*: apply and status warn and go on; only generate-verify --check
 // exits 3. Runs the dbmig executable against a real PostgreSQL.
@@ -49,7 +49,7 @@ TEST_F(OutdatedVerifyFileTest, WarnsInApplyAndStatusAndFailsOnlyTheCheck) {
   EXPECT_NE(check.out.find("outdated 0001-a/up3.verify.sql"), std::string::npos)
       << check.describe();
 
-  // status reads the verify files of the steps that may still run (SPEC 7):
+  // status reads the verify files of the steps that may still run (contract section 7):
   // before apply, the outdated file is one of them, and only a warning.
   const ProcessResult pending = run({"status", "--exit-code", "--db", conninfo()});
   EXPECT_EQ(pending.exit_code, 3) << pending.describe();

@@ -1,4 +1,4 @@
-// SPEC 9, fencing covers every commit: a runner stopped (SIGSTOP, as a VM
+// contract section 9, fencing covers every commit: a runner stopped (SIGSTOP, as a VM
 // freeze or a long GC pause would) past its lease, while a second runner
 // takes over, finishes the step and applies a later version, must not
 // commit anything once resumed: neither the rest of a multi-statement

@@ -1,4 +1,4 @@
-// No secret is printed (SPEC 7, 9), run as an operator runs dbmig: every
+// No secret is printed (contract sections 7, 9), run as an operator runs dbmig: every
 // command that connects, text, --json and --verbose, over malformed and
 // well-formed-but-failing connection strings (from --db or DATABASE_URL),
 // wrong passwords from the URL, PGPASSWORD and a password file, and steps

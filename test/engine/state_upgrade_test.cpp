@@ -1,4 +1,4 @@
-// SPEC 6: the state schema is versioned. Tables that dbmig created before
+// contract section 6: the state schema is versioned. Tables that dbmig created before
 // the version existed (layout 1, the fixture below is the exact DDL it ran)
 // are upgraded under the lease by the next apply, keeping their history; a
 // layout newer than this dbmig knows is refused, naming the version.

@@ -1,6 +1,6 @@
 // engine::status against a real PostgreSQL, each test in its own database:
 // what it reports (JSON document, docs/json.md) for every state the tables
-// can be in, its exit codes (SPEC 7), and that it never writes.
+// can be in, its exit codes (contract section 7), and that it never writes.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>

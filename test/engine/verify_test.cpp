@@ -1,6 +1,6 @@
 // engine::verify against a real PostgreSQL: every applied step's proofs are
 // re-run; a proof of an object a later applied step drops is superseded; a
-// false proof exits 3 (SPEC 7); the JSON document is docs/json.md's.
+// false proof exits 3 (contract section 7); the JSON document is docs/json.md's.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -85,7 +85,7 @@ TEST_F(VerifyTest, ProvesEveryAppliedChange) {
             "index \"t_x_idx\" on \"t\" is valid, ready and live");
 }
 
-// SPEC 8: a step holding only comments is a no-op step, recorded like any
+// contract section 8: a step holding only comments is a no-op step, recorded like any
 // other; verify has nothing to prove for it and the version after it applies.
 TEST_F(VerifyTest, ACommentOnlyStepIsRecordedAndHasNothingToProve) {
   MigrationTree tree({{"0001-t/up.sql", kCreateTable},

@@ -106,8 +106,8 @@ TEST(GenerateVerify, WritesRemovesAndThenChangesNothing) {
   EXPECT_EQ(describe(check_verify_files(again), tree.root()),
             (std::vector<std::string>{"spurious 4-handwritten/up.verify.sql"}));
   const GenerateVerifyResult second = generate_verify(again);
-  EXPECT_TRUE(second.changed_nothing()) << relative(second.written, tree.root()).size() << " written, "
-                                        << second.removed.size() << " removed";
+  EXPECT_TRUE(second.changed_nothing()) << relative(second.written, tree.root()).size()
+                                        << " written, " << second.removed.size() << " removed";
   EXPECT_EQ(tree.read("1-missing/up.verify.sql"), written) << "output must be byte-identical";
 }
 

@@ -30,9 +30,10 @@ const Diagnostic* find_diagnostic(const std::vector<Diagnostic>& diagnostics,
 
 TEST(BuildPlan, PlansEveryStepOfAValidTree) {
   const std::string index = "CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);\n";
-  const TempTree tree({{"1-init/up.sql", "CREATE TABLE users (id INT PRIMARY KEY, email TEXT);\n"},
-                       {"2-index/up1.sql", index},
-                       {"2-index/up2.sql", "ALTER TABLE users ADD COLUMN IF NOT EXISTS name TEXT;\n"}});
+  const TempTree tree(
+      {{"1-init/up.sql", "CREATE TABLE users (id INT PRIMARY KEY, email TEXT);\n"},
+       {"2-index/up1.sql", index},
+       {"2-index/up2.sql", "ALTER TABLE users ADD COLUMN IF NOT EXISTS name TEXT;\n"}});
   const auto plan = build_plan(tree.root(), {});
   ASSERT_TRUE(plan.has_value()) << format_all(plan.error());
   ASSERT_EQ(plan->versions.size(), 2U);
@@ -56,13 +57,13 @@ TEST(BuildPlan, PlansEveryStepOfAValidTree) {
 
 struct BadStepRow {
   std::string label;
-  std::string content;      // of 1-a/up.sql
-  std::string message;      // substring of the expected error
+  std::string content;  // of 1-a/up.sql
+  std::string message;  // substring of the expected error
   int line;
   int column;
 };
 
-// SPEC 7: apply and status read and hash every step first, and analyse only
+// contract section 7: apply and status read and hash every step first, and analyse only
 // the steps their recorded state does not cover.
 TEST(BuildPlan, DeferredAnalysisChecksBytesNowAndSqlOnlyOfTheWantedSteps) {
   const TempTree tree({{"0001-a/up.sql", "CREATE TABLE a (x int);\n"},

@@ -1,4 +1,4 @@
-// SPEC 5: a verify file that an older dbmig generated for the very same step
+// contract section 5: a verify file that an older dbmig generated for the very same step
 // bytes is *outdated*, not stale. The fixture is byte for byte what dbmig
 // wrote before verify files had a format number (schema/postgres's
 // 0003-normalize-account-email/up3.verify.sql as committed then).

@@ -12,11 +12,11 @@ TEST(Scan, ReturnsTokensWithOffsetsAndKinds) {
   std::vector<std::pair<std::string_view, TokenKind>> got;
   for (const auto& t : *tokens) got.emplace_back(t.text(sql), t.kind);
   const std::vector<std::pair<std::string_view, TokenKind>> want = {
-      {"SELECT", TokenKind::keyword},  {"\"Ab\"", TokenKind::identifier},
-      {",", TokenKind::punctuation},   {"'x''y'", TokenKind::string},
-      {"-- c", TokenKind::comment},    {"/* d */", TokenKind::comment},
-      {"FROM", TokenKind::keyword},    {"t", TokenKind::identifier},
-      {"@", TokenKind::op},            {"i", TokenKind::identifier},
+      {"SELECT", TokenKind::keyword}, {"\"Ab\"", TokenKind::identifier},
+      {",", TokenKind::punctuation},  {"'x''y'", TokenKind::string},
+      {"-- c", TokenKind::comment},   {"/* d */", TokenKind::comment},
+      {"FROM", TokenKind::keyword},   {"t", TokenKind::identifier},
+      {"@", TokenKind::op},           {"i", TokenKind::identifier},
       {";", TokenKind::punctuation},
   };
   EXPECT_EQ(got, want);
@@ -79,8 +79,8 @@ TEST(Scan, LargeTextsGiveTheTokensOfOneWholeScan) {
       const Token& got = (*tokens)[i];
       ASSERT_TRUE(got.begin == want.begin + shift && got.end == want.end + shift &&
                   got.kind == want.kind && got.raw == want.raw)
-          << row.name << ": token " << i << " is [" << got.begin << ", " << got.end
-          << "), want [" << want.begin + shift << ", " << want.end + shift << ")";
+          << row.name << ": token " << i << " is [" << got.begin << ", " << got.end << "), want ["
+          << want.begin + shift << ", " << want.end + shift << ")";
     }
   }
 }

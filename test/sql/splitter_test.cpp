@@ -84,8 +84,8 @@ std::string invariant_violation(std::string_view source, const std::vector<State
     while (next_statement < statements.size() && statements[next_statement].end <= t.begin) {
       ++next_statement;
     }
-    const bool inside = next_statement < statements.size() &&
-                        statements[next_statement].begin <= t.begin;
+    const bool inside =
+        next_statement < statements.size() && statements[next_statement].begin <= t.begin;
     if (!inside && t.kind != TokenKind::comment && !t.is(';')) {
       return "token <" + std::string(t.text(source)) + "> outside every statement";
     }
@@ -148,8 +148,7 @@ const std::vector<SplitCase>& split_cases() {
        {{"SELECT E'it\\'s; fine\\\\'", 1, 1, true}, {"SELECT E'\\\\'", 1, 25, true}}},
       {"U& string and UESCAPE",
        "SELECT U&'d\\0061t;a';\nSELECT U&'d!0061t;a' UESCAPE '!';",
-       {{"SELECT U&'d\\0061t;a'", 1, 1, true},
-        {"SELECT U&'d!0061t;a' UESCAPE '!'", 2, 1, true}}},
+       {{"SELECT U&'d\\0061t;a'", 1, 1, true}, {"SELECT U&'d!0061t;a' UESCAPE '!'", 2, 1, true}}},
       {"bit and hex strings",
        "SELECT B'0101', X'1F'; SELECT b'1', x'ff';",
        {{"SELECT B'0101', X'1F'", 1, 1, true}, {"SELECT b'1', x'ff'", 1, 24, true}}},
@@ -164,8 +163,8 @@ const std::vector<SplitCase>& split_cases() {
       {"plpgsql body in dollar quote",
        "CREATE FUNCTION t() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql; "
        "SELECT 1;",
-       {{"CREATE FUNCTION t() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql",
-         1, 1, true},
+       {{"CREATE FUNCTION t() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql", 1,
+         1, true},
         {"SELECT 1", 1, 86, true}}},
       {"quoted identifier with ;",
        "CREATE TABLE \"a;b\" (\"c\"\";\" int);SELECT \"x;\"",
@@ -292,8 +291,7 @@ TEST(SplitStatements, ReportsEveryErrorWithPositionAndHint) {
        "surrogate"},
       {"trailing junk after number", "SELECT 123abc", "trailing junk after numeric literal", 1, 8,
        "space"},
-      {"zero-length identifier", "SELECT \"\"", "zero-length delimited identifier", 1, 8,
-       "name"},
+      {"zero-length identifier", "SELECT \"\"", "zero-length delimited identifier", 1, 8, "name"},
       {"NUL byte", std::string_view("SELECT 1;\nSELECT \0 2", 20), "NUL byte", 2, 8, "remove"},
       {"unclosed parenthesis", "SELECT 1;\nSELECT (1;\nSELECT 2", "unclosed (", 2, 8, ")"},
       {"outermost unclosed parenthesis", "SELECT (a, (b), (c", "unclosed (", 1, 8, ")"},
@@ -399,8 +397,8 @@ std::string oracle_disagreement(const std::string& source) {
     const auto [trimmed_begin, trimmed_end] = trimmed_span(o, *tokens);
     if (s.begin != trimmed_begin || s.end != trimmed_end) {
       return "statement " + std::to_string(i) + " is [" + std::to_string(s.begin) + ", " +
-             std::to_string(s.end) + "), oracle's trimmed span [" +
-             std::to_string(trimmed_begin) + ", " + std::to_string(trimmed_end) + ")";
+             std::to_string(s.end) + "), oracle's trimmed span [" + std::to_string(trimmed_begin) +
+             ", " + std::to_string(trimmed_end) + ")";
     }
   }
   return "";
@@ -445,15 +443,52 @@ class SqlGenerator {
   explicit SqlGenerator(std::uint32_t seed) : engine_(seed) {}
 
   std::string next() {
-    static constexpr std::array<std::string_view, 44> kFragments = {
-        "SELECT", "create", "TABLE", "index", "on", "from", "where", "and", "or", "not",
-        "null", "begin", "END", "case", "storing", "upsert", "t", "users", "x1", "_a",
-        "\xC3\xA9t\xC3\xA9", "\"a;b\"", "\"we\"\"ird;\"", "'a;b'", "'it''s;'", "E'\\';'",
-        "E'a\\\\'", "U&'d\\0061t;a'", "B'0101'", "X'1f'", "$$;$$", "$tag$ a; $other$ ; b $tag$",
-        "$a$$a$", "-- c;\n", "/* a; /* b; */ c; */", "(a, b)", "(1 + (2))", ",", "::", ":::",
-        "@", "=", "1", "2.5"};
-    static constexpr std::array<std::string_view, 6> kSpaces = {" ", "\n", "\r\n", "\t", "  ",
-                                                                " \n "};
+    static constexpr std::array<std::string_view, 44> kFragments = {"SELECT",
+                                                                    "create",
+                                                                    "TABLE",
+                                                                    "index",
+                                                                    "on",
+                                                                    "from",
+                                                                    "where",
+                                                                    "and",
+                                                                    "or",
+                                                                    "not",
+                                                                    "null",
+                                                                    "begin",
+                                                                    "END",
+                                                                    "case",
+                                                                    "storing",
+                                                                    "upsert",
+                                                                    "t",
+                                                                    "users",
+                                                                    "x1",
+                                                                    "_a",
+                                                                    "\xC3\xA9t\xC3\xA9",
+                                                                    "\"a;b\"",
+                                                                    "\"we\"\"ird;\"",
+                                                                    "'a;b'",
+                                                                    "'it''s;'",
+                                                                    "E'\\';'",
+                                                                    "E'a\\\\'",
+                                                                    "U&'d\\0061t;a'",
+                                                                    "B'0101'",
+                                                                    "X'1f'",
+                                                                    "$$;$$",
+                                                                    "$tag$ a; $other$ ; b $tag$",
+                                                                    "$a$$a$",
+                                                                    "-- c;\n",
+                                                                    "/* a; /* b; */ c; */",
+                                                                    "(a, b)",
+                                                                    "(1 + (2))",
+                                                                    ",",
+                                                                    "::",
+                                                                    ":::",
+                                                                    "@",
+                                                                    "=",
+                                                                    "1",
+                                                                    "2.5"};
+    static constexpr std::array<std::string_view, 6> kSpaces = {" ",  "\n", "\r\n",
+                                                                "\t", "  ", " \n "};
     std::string out;
     const std::size_t length = 1 + engine_() % 40;
     for (std::size_t i = 0; i < length; ++i) {

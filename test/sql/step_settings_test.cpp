@@ -1,4 +1,4 @@
-// SPEC 9: what the server reads is what dbmig read, and dbmig stays who it
+// contract section 9: what the server reads is what dbmig read, and dbmig stays who it
 // is. A step that changes client_encoding, standard_conforming_strings, role
 // or session_authorization (SET, SET NAMES, SET SESSION AUTHORIZATION,
 // set_config) is an error at the setting's position; SET LOCAL ROLE in a

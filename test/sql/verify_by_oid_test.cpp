@@ -1,4 +1,4 @@
-// The OID side of PostgreSQL proofs (SPEC 9): the step history's "T:O,..."
+// The OID side of PostgreSQL proofs (contract section 9): the step history's "T:O,..."
 // text, and proofs by OID in which every operator is pg_catalog's.
 #include <gtest/gtest.h>
 

@@ -4,8 +4,6 @@
 // need concurrency (an index still being built, a REINDEX CONCURRENTLY
 // cancelled half-way) are produced for real: a second session holds an old
 // snapshot, so the build waits in "waiting for old snapshots".
-#include "sql/verify_query.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -19,6 +17,7 @@
 #include "sql/classify.h"
 #include "sql/quoting.h"
 #include "sql/splitter.h"
+#include "sql/verify_query.h"
 #include "support/pg_server.h"
 
 namespace dbmig::sql {
@@ -57,30 +56,33 @@ Change constraint_change(QualifiedName table, std::string constraint,
 
 // Runs change's PostgreSQL proof on `connection` and checks its shape (one
 // row, one boolean column, not NULL) and its value.
-::testing::AssertionResult proves(db::Connection& connection, const Change& change,
-                                  bool expected) {
+::testing::AssertionResult proves(db::Connection& connection, const Change& change, bool expected) {
   const std::string query = verify_query(change, Dialect::postgres);
   try {
     db::Result result = connection.exec(query);
     if (result.rows() != 1 || result.columns() != 1) {
-      return ::testing::AssertionFailure() << result.rows() << " rows x " << result.columns()
-                                           << " columns from\n" << query;
+      return ::testing::AssertionFailure()
+             << result.rows() << " rows x " << result.columns() << " columns from\n"
+             << query;
     }
     db::Result type =
         connection.exec("SELECT pg_catalog.pg_typeof(v)::text FROM (" + query + ") AS q(v)");
     if (type.get(0, 0) != "boolean" || result.is_null(0, 0)) {
-      return ::testing::AssertionFailure() << "not a non-NULL boolean (" << type.get(0, 0)
-                                           << ") from\n" << query;
+      return ::testing::AssertionFailure()
+             << "not a non-NULL boolean (" << type.get(0, 0) << ") from\n"
+             << query;
     }
     const bool actual = result.get(0, 0) == "t";
     if (actual != expected) {
-      return ::testing::AssertionFailure() << "returned " << actual << ", expected " << expected
-                                           << ", from\n" << query;
+      return ::testing::AssertionFailure()
+             << "returned " << actual << ", expected " << expected << ", from\n"
+             << query;
     }
     return ::testing::AssertionSuccess();
   } catch (const db::DbError& error) {
-    return ::testing::AssertionFailure() << "query failed (" << error.sqlstate()
-                                         << "): " << error.what() << "\n" << query;
+    return ::testing::AssertionFailure()
+           << "query failed (" << error.sqlstate() << "): " << error.what() << "\n"
+           << query;
   }
 }
 
@@ -136,26 +138,45 @@ class VerifyQueryPg : public ::testing::Test {
 TEST_F(VerifyQueryPg, CreateIndexIsTrueOnlyForAValidIndexOnTheNamedTable) {
   run_rows({
       {"plain index", {kTable, "CREATE INDEX t_x ON t (x)"}, {}, index_change(kT, "t_x"), true},
-      {"built concurrently", {kTable, "CREATE INDEX CONCURRENTLY t_x ON t (x)"}, {},
-       index_change(kT, "t_x"), true},
-      {"unique, concurrently", {kTable, "CREATE UNIQUE INDEX CONCURRENTLY t_x ON t (x)"}, {},
-       index_change(kT, "t_x"), true},
-      {"INVALID after a failed unique CIC", {kTable, kDuplicates},
-       std::pair<std::string, std::string>{"CREATE UNIQUE INDEX CONCURRENTLY t_x ON t (x)", "23505"},
-       index_change(kT, "t_x"), false},
+      {"built concurrently",
+       {kTable, "CREATE INDEX CONCURRENTLY t_x ON t (x)"},
+       {},
+       index_change(kT, "t_x"),
+       true},
+      {"unique, concurrently",
+       {kTable, "CREATE UNIQUE INDEX CONCURRENTLY t_x ON t (x)"},
+       {},
+       index_change(kT, "t_x"),
+       true},
+      {"INVALID after a failed unique CIC",
+       {kTable, kDuplicates},
+       std::pair<std::string, std::string>{"CREATE UNIQUE INDEX CONCURRENTLY t_x ON t (x)",
+                                           "23505"},
+       index_change(kT, "t_x"),
+       false},
       {"index missing", {kTable}, {}, index_change(kT, "t_x"), false},
       {"table missing", {}, {}, index_change(kT, "t_x"), false},
       {"same name on another table",
-       {kTable, "CREATE TABLE u (x int)", "CREATE INDEX t_x ON u (x)"}, {},
-       index_change(kT, "t_x"), false},
+       {kTable, "CREATE TABLE u (x int)", "CREATE INDEX t_x ON u (x)"},
+       {},
+       index_change(kT, "t_x"),
+       false},
       {"same name in another schema",
        {kTable, "CREATE SCHEMA other", "CREATE TABLE other.t (x int)",
         "CREATE INDEX t_x ON other.t (x)"},
-       {}, index_change(kT, "t_x"), false},
+       {},
+       index_change(kT, "t_x"),
+       false},
       {"unqualified table resolves to the current schema",
-       {kTable, "CREATE INDEX t_x ON t (x)"}, {}, index_change(qualified("", "t"), "t_x"), true},
-      {"unqualified table, index missing", {kTable}, {},
-       index_change(qualified("", "t"), "t_x"), false},
+       {kTable, "CREATE INDEX t_x ON t (x)"},
+       {},
+       index_change(qualified("", "t"), "t_x"),
+       true},
+      {"unqualified table, index missing",
+       {kTable},
+       {},
+       index_change(qualified("", "t"), "t_x"),
+       false},
   });
 }
 
@@ -170,14 +191,26 @@ TEST_F(VerifyQueryPg, CreateIndexHandlesQuotedMixedCaseAndSchemaQualifiedNames) 
       "CREATE INDEX \"it's\" ON \"we\"\"ird\" (x)",
   };
   run_rows({
-      {"mixed case, qualified", setup, {},
-       index_change(qualified("App", "Users"), "Users_Email_idx"), true},
-      {"folded name is another table", setup, {},
-       index_change(qualified("app", "users"), "Users_Email_idx"), false},
-      {"folded index name", setup, {},
-       index_change(qualified("App", "Users"), "users_email_idx"), false},
-      {"quote characters in names", setup, {},
-       index_change(qualified("public", "we\"ird"), "it's"), true},
+      {"mixed case, qualified",
+       setup,
+       {},
+       index_change(qualified("App", "Users"), "Users_Email_idx"),
+       true},
+      {"folded name is another table",
+       setup,
+       {},
+       index_change(qualified("app", "users"), "Users_Email_idx"),
+       false},
+      {"folded index name",
+       setup,
+       {},
+       index_change(qualified("App", "Users"), "users_email_idx"),
+       false},
+      {"quote characters in names",
+       setup,
+       {},
+       index_change(qualified("public", "we\"ird"), "it's"),
+       true},
   });
 }
 
@@ -190,14 +223,22 @@ TEST_F(VerifyQueryPg, CreateIndexOnOnlyIsTrueOnceTheInvalidParentIndexExists) {
   with_index.push_back("CREATE INDEX p_x ON ONLY p (x)");
   const QualifiedName p = qualified("public", "p");
   run_rows({
-      {"ON ONLY index exists (INVALID)", with_index, {},
-       index_change(p, "p_x", ChangeKind::create_index_on_only), true},
-      {"the same index is not a valid plain index", with_index, {}, index_change(p, "p_x"),
+      {"ON ONLY index exists (INVALID)",
+       with_index,
+       {},
+       index_change(p, "p_x", ChangeKind::create_index_on_only),
+       true},
+      {"the same index is not a valid plain index", with_index, {}, index_change(p, "p_x"), false},
+      {"ON ONLY index missing",
+       partitioned,
+       {},
+       index_change(p, "p_x", ChangeKind::create_index_on_only),
        false},
-      {"ON ONLY index missing", partitioned, {},
-       index_change(p, "p_x", ChangeKind::create_index_on_only), false},
-      {"ON ONLY, table missing", {}, {},
-       index_change(p, "p_x", ChangeKind::create_index_on_only), false},
+      {"ON ONLY, table missing",
+       {},
+       {},
+       index_change(p, "p_x", ChangeKind::create_index_on_only),
+       false},
   });
 }
 
@@ -238,28 +279,47 @@ TEST_F(VerifyQueryPg, ConstraintIsTrueOnlyOnceValidated) {
   const QualifiedName child = qualified("public", "child");
   run_rows({
       {"NOT VALID check, add", pending, {}, constraint_change(kT, "t_pos"), false},
-      {"NOT VALID check, validate", pending, {},
-       constraint_change(kT, "t_pos", ChangeKind::validate_constraint), false},
+      {"NOT VALID check, validate",
+       pending,
+       {},
+       constraint_change(kT, "t_pos", ChangeKind::validate_constraint),
+       false},
       {"validated check, add", validated, {}, constraint_change(kT, "t_pos"), true},
-      {"validated check, validate", validated, {},
-       constraint_change(kT, "t_pos", ChangeKind::validate_constraint), true},
-      {"added valid", {kTable, "ALTER TABLE t ADD CONSTRAINT t_pos CHECK (x > 0)"}, {},
-       constraint_change(kT, "t_pos"), true},
-      {"unique constraint", {kTable, "ALTER TABLE t ADD CONSTRAINT t_uq UNIQUE (x)"}, {},
-       constraint_change(kT, "t_uq"), true},
+      {"validated check, validate",
+       validated,
+       {},
+       constraint_change(kT, "t_pos", ChangeKind::validate_constraint),
+       true},
+      {"added valid",
+       {kTable, "ALTER TABLE t ADD CONSTRAINT t_pos CHECK (x > 0)"},
+       {},
+       constraint_change(kT, "t_pos"),
+       true},
+      {"unique constraint",
+       {kTable, "ALTER TABLE t ADD CONSTRAINT t_uq UNIQUE (x)"},
+       {},
+       constraint_change(kT, "t_uq"),
+       true},
       {"NOT VALID foreign key", foreign_key, {}, constraint_change(child, "child_fk"), false},
-      {"validated foreign key", foreign_key_validated, {},
-       constraint_change(child, "child_fk", ChangeKind::validate_constraint), true},
+      {"validated foreign key",
+       foreign_key_validated,
+       {},
+       constraint_change(child, "child_fk", ChangeKind::validate_constraint),
+       true},
       {"constraint missing", {kTable}, {}, constraint_change(kT, "t_pos"), false},
       {"table missing", {}, {}, constraint_change(kT, "t_pos"), false},
       {"same name on another table",
-       {kTable, "CREATE TABLE u (x int)", "ALTER TABLE u ADD CONSTRAINT t_pos CHECK (x > 0)"}, {},
-       constraint_change(kT, "t_pos"), false},
+       {kTable, "CREATE TABLE u (x int)", "ALTER TABLE u ADD CONSTRAINT t_pos CHECK (x > 0)"},
+       {},
+       constraint_change(kT, "t_pos"),
+       false},
       {"unqualified table", validated, {}, constraint_change(qualified("", "t"), "t_pos"), true},
       {"mixed case, qualified",
        {"CREATE SCHEMA \"App\"", "CREATE TABLE \"App\".\"T\" (x int)",
         "ALTER TABLE \"App\".\"T\" ADD CONSTRAINT \"T_Pos\" CHECK (x > 0)"},
-       {}, constraint_change(qualified("App", "T"), "T_Pos"), true},
+       {},
+       constraint_change(qualified("App", "T"), "T_Pos"),
+       true},
   });
 }
 
@@ -280,18 +340,26 @@ TEST_F(VerifyQueryPg, ClassifiedStatementsAreProvedAfterTheyRun) {
                                                  "CREATE TABLE app.users (email text)"};
   const std::vector<StatementRow> rows = {
       {app_users,
-       "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Users_Email_idx\" ON \"App\".\"Users\" (\"Email\")",
+       "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Users_Email_idx\" ON \"App\".\"Users\" "
+       "(\"Email\")",
        1, false},
       {folded_users, "CREATE UNIQUE INDEX Users_Email ON App.Users (Email)", 1, false},
       {{kTable}, "create index concurrently t_x on t using btree (x)", 1, false},
       {{"CREATE TABLE p (x int) PARTITION BY RANGE (x)",
         "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10)"},
-       "CREATE INDEX p_x ON ONLY p (x)", 1, false},
-      {{kTable, "CREATE INDEX t_x ON t (x)"}, "REINDEX INDEX CONCURRENTLY public.t_x", 1,
+       "CREATE INDEX p_x ON ONLY p (x)",
+       1,
+       false},
+      {{kTable, "CREATE INDEX t_x ON t (x)"},
+       "REINDEX INDEX CONCURRENTLY public.t_x",
+       1,
        std::nullopt},
       {{kTable}, "ALTER TABLE t ADD CONSTRAINT t_pos CHECK (x > 0)", 1, false},
-      {{"CREATE TABLE \"T\" (x int)", "ALTER TABLE \"T\" ADD CONSTRAINT \"Pos\" CHECK (x > 0) NOT VALID"},
-       "ALTER TABLE \"T\" VALIDATE CONSTRAINT \"Pos\"", 1, false},
+      {{"CREATE TABLE \"T\" (x int)",
+        "ALTER TABLE \"T\" ADD CONSTRAINT \"Pos\" CHECK (x > 0) NOT VALID"},
+       "ALTER TABLE \"T\" VALIDATE CONSTRAINT \"Pos\"",
+       1,
+       false},
       {{kTable}, "ALTER TABLE t ADD CONSTRAINT t_pos CHECK (x > 0) NOT VALID", 0, std::nullopt},
   };
   const auto database = test::TestDatabase::create();
@@ -326,7 +394,8 @@ class ConcurrentBuild : public test::DatabaseTest {
     test::DatabaseTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     connection_.emplace(connect());
-    connection_->exec_script("CREATE TABLE t (x int); INSERT INTO t SELECT g FROM generate_series(1, 1000) g");
+    connection_->exec_script(
+        "CREATE TABLE t (x int); INSERT INTO t SELECT g FROM generate_series(1, 1000) g");
     connection_->exec("CREATE TABLE unrelated (y int)");
     snapshot_holder_.emplace(connect());
     snapshot_holder_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
@@ -358,7 +427,8 @@ TEST_F(ConcurrentBuild, IndexIsFalseWhileBuiltConcurrentlyThenTrue) {
                           [&] { builder.exec("CREATE INDEX CONCURRENTLY t_x ON t (x)"); });
   ASSERT_TRUE(wait_for_phase("waiting for old snapshots"));
   db::Result row = connection_->exec(
-      "SELECT indisready, indisvalid FROM pg_catalog.pg_index WHERE indexrelid = 'public.t_x'::regclass");
+      "SELECT indisready, indisvalid FROM pg_catalog.pg_index WHERE indexrelid = "
+      "'public.t_x'::regclass");
   ASSERT_EQ(row.rows(), 1) << "the index row exists while it is being built";
   EXPECT_EQ(row.get(0, 1), "f");
   EXPECT_TRUE(proves(*connection_, index_change(kT, "t_x"), false));

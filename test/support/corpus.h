@@ -5,12 +5,12 @@
 // except under CI (CI=true), where the corpus must be there and its absence
 // fails the test.
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 #include "support/pg_server.h"
 
@@ -29,12 +29,12 @@ std::string corpus_missing_reason(std::string_view name);
 // In a TEST body: declares `const std::filesystem::path var`, the directory
 // of corpus `name`; when it is absent, skips the test with the reason, or
 // fails it under CI=true.
-#define DBMIG_REQUIRE_CORPUS(var, name)                                        \
-  const auto var##_or_none = ::dbmig::test::corpus_path(name);                 \
-  if (!var##_or_none) {                                                        \
-    if (::dbmig::test::running_in_ci()) {                                      \
-      FAIL() << ::dbmig::test::corpus_missing_reason(name);                    \
-    }                                                                          \
-    GTEST_SKIP() << ::dbmig::test::corpus_missing_reason(name);                \
-  }                                                                            \
+#define DBMIG_REQUIRE_CORPUS(var, name)                         \
+  const auto var##_or_none = ::dbmig::test::corpus_path(name);  \
+  if (!var##_or_none) {                                         \
+    if (::dbmig::test::running_in_ci()) {                       \
+      FAIL() << ::dbmig::test::corpus_missing_reason(name);     \
+    }                                                           \
+    GTEST_SKIP() << ::dbmig::test::corpus_missing_reason(name); \
+  }                                                             \
   const std::filesystem::path var = *var##_or_none

@@ -1,10 +1,11 @@
 #include "support/file_tree.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace dbmig::test {
 

@@ -163,8 +163,15 @@ std::string PgServer::run_tool(std::vector<std::string> argv) const {
 }
 
 void PgServer::init_cluster() {
-  std::vector<std::string> argv = {(bin_dir_ / "initdb").string(), "-D", data_dir_.string(),
-                                   "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"};
+  std::vector<std::string> argv = {(bin_dir_ / "initdb").string(),
+                                   "-D",
+                                   data_dir_.string(),
+                                   "-U",
+                                   "postgres",
+                                   "--no-sync",
+                                   "-E",
+                                   "UTF8",
+                                   "--locale=C"};
   if (options_.superuser_password.empty()) {
     argv.insert(argv.end(), {"-A", "trust"});
   } else {

@@ -14,14 +14,14 @@
 // or derive the fixture `dbmig::test::DatabaseTest` (SetUp does both).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "db/connection.h"
 
@@ -133,13 +133,12 @@ class DatabaseTest : public ::testing::Test {
 
 // In a TEST body or SetUp: skips the test when the shared server cannot
 // start, or fails it when CI=true (in CI a skip is a failure).
-#define DBMIG_REQUIRE_SERVER()                                                       \
-  do {                                                                               \
-    if (::dbmig::test::shared_server() == nullptr) {                                 \
-      if (::dbmig::test::running_in_ci()) {                                          \
-        FAIL() << "no PostgreSQL test server: " << ::dbmig::test::shared_server_error(); \
-      }                                                                              \
-      GTEST_SKIP() << "no PostgreSQL test server: "                                  \
-                   << ::dbmig::test::shared_server_error();                          \
-    }                                                                                \
+#define DBMIG_REQUIRE_SERVER()                                                               \
+  do {                                                                                       \
+    if (::dbmig::test::shared_server() == nullptr) {                                         \
+      if (::dbmig::test::running_in_ci()) {                                                  \
+        FAIL() << "no PostgreSQL test server: " << ::dbmig::test::shared_server_error();     \
+      }                                                                                      \
+      GTEST_SKIP() << "no PostgreSQL test server: " << ::dbmig::test::shared_server_error(); \
+    }                                                                                        \
   } while (false)

@@ -20,20 +20,20 @@ struct ProcessOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
   // Added to (or replacing in) the parent's environment.
   std::vector<std::pair<std::string, std::string>> env;
-  std::vector<std::string> unset_env;            // removed from the child's environment
-  std::optional<std::filesystem::path> cwd;      // working directory of the child
+  std::vector<std::string> unset_env;        // removed from the child's environment
+  std::optional<std::filesystem::path> cwd;  // working directory of the child
   // Where stdout/stderr go; a fresh temp file each when unset (removed by the Process).
   std::optional<std::filesystem::path> stdout_path;
   std::optional<std::filesystem::path> stderr_path;
-  std::optional<std::string> stdin_text;         // stdin is /dev/null when unset
+  std::optional<std::string> stdin_text;  // stdin is /dev/null when unset
 };
 
 struct ProcessResult {
-  int exit_code = -1;     // exit status when exited normally, else -1
-  int signal = 0;         // the terminating signal, 0 when exited normally
-  bool timed_out = false; // killed (SIGKILL) by wait() on timeout
-  std::string out;        // everything written to stdout
-  std::string err;        // everything written to stderr
+  int exit_code = -1;      // exit status when exited normally, else -1
+  int signal = 0;          // the terminating signal, 0 when exited normally
+  bool timed_out = false;  // killed (SIGKILL) by wait() on timeout
+  std::string out;         // everything written to stdout
+  std::string err;         // everything written to stderr
 
   // "exit 3" / "signal 9" / "timed out", plus stderr: for failure messages.
   [[nodiscard]] std::string describe() const;

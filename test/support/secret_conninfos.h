@@ -1,4 +1,4 @@
-// Connection strings that hold a password, for the secrets tests (SPEC 7, 9):
+// Connection strings that hold a password, for the secrets tests (contract sections 7, 9):
 // well-formed ones that fail (refused port) and the malformed ones libpq
 // rejects and quotes in its message. Each password is kSecretHead +
 // separator + kSecretTail; a test asserts that neither half appears in any
