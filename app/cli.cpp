@@ -101,7 +101,8 @@ std::vector<std::string> argument_secrets(int argc, char** argv) {
     std::string_view argument = argv[i];
     if (argument.starts_with("--db=")) argument.remove_prefix(5);
     const bool after_db = std::string_view(argv[i - 1]) == "--db";
-    if (!after_db && (argument.starts_with("-") || argument.find_first_of("=:") == argument.npos)) {
+    if (!after_db &&
+        (argument.starts_with("-") || argument.find_first_of("=:") == std::string_view::npos)) {
       continue;
     }
     for (std::string& secret : db::conninfo_secrets(argument)) secrets.push_back(std::move(secret));

@@ -12,7 +12,9 @@
 #            examples, layering, fuzz replays). The database tests of this
 #            build run in pg13 and pg18; asan+ubsan runs them on 15.
 #   lint     `ctest -L lint` of build/: scripts/format.sh --check and
-#            scripts/lint.sh (clang-tidy). It runs at nice 19 in the
+#            scripts/lint.sh --since-base (clang-tidy over the files changed
+#            since the last full run, .ci/lint-base: a full run needs about
+#            9 minutes of both cores). It runs at nice 19 in the
 #            background beside soak, pg13 and pg18, which mostly wait on
 #            timers and the server; its result is collected before asan.
 #            DBMIG_SKIP_LINT=1 skips it locally; CI (CI=true) always runs it.
@@ -20,7 +22,7 @@
 #            8 rounds of faults, a fixed seed, no round started after 150 s;
 #            docs/soak.md). DBMIG_SKIP_SOAK=1 skips it locally.
 #   pg13, pg18  the database tests of build/ (db_tests, engine_tests,
-#            sql_tests: the executables that use the PostgreSQL harness)
+#            cli_tests, sql_tests: the executables that use the PostgreSQL harness)
 #            against PostgreSQL 13 and 18, installed by scripts/pg-versions.sh
 #            and handed to the harness as DBMIG_PG_BINDIR. DBMIG_PG_VERSIONS
 #            picks other majors locally ("" skips them); CI always runs 13
@@ -39,13 +41,13 @@ skip_soak="${DBMIG_SKIP_SOAK:-0}"
 skip_lint="${DBMIG_SKIP_LINT:-0}"
 pg_versions="${DBMIG_PG_VERSIONS-13 18}"
 # The executables whose tests start a PostgreSQL server through the harness.
-database_tests='^(db|engine|sql)_tests'
-# engine_tests runs as GoogleTest shards, one CTest test each, that mostly
-# wait (leases, sleeps, crash recovery): more shards side by side shorten the
-# stage. Tests run after their build, never beside it (two cores shared with
+database_tests='^(db|engine|cli|sql)_tests'
+# engine_tests and cli_tests run as GoogleTest shards, one CTest test each,
+# that mostly wait (leases, sleeps, killed runners, crash recovery): shards
+# side by side shorten the stage. Tests run after their build, never beside it (two cores shared with
 # a compiler starve the timers the tests check).
-release_shards=5
-asan_shards=4
+release_shards=3  # per sharded executable: 6 shards, run 6 at a time
+asan_shards=3     # the same, run 5 at a time (sanitized code needs more CPU)
 in_ci=false
 if [[ "${CI:-}" == "true" ]]; then
   in_ci=true
@@ -91,7 +93,7 @@ run_version_stage() {
     return
   fi
   echo "==> [$name] ctest $database_tests against $("$bindir/postgres" --version)"
-  if DBMIG_PG_BINDIR="$bindir" ctest --test-dir build --output-on-failure -j "$((release_shards + 1))" \
+  if DBMIG_PG_BINDIR="$bindir" ctest --test-dir build --output-on-failure -j "$((2 * release_shards))" \
     -R "$database_tests" -LE lint; then
     stage_end "$name" "$started" passed
   else
@@ -110,7 +112,7 @@ fi
 started=$SECONDS
 built=0
 if build_tree release build -DCMAKE_BUILD_TYPE=Release -DDBMIG_WERROR=ON \
-  -DDBMIG_ENGINE_SHARDS="$release_shards"; then
+  -DDBMIG_TEST_SHARDS="$release_shards"; then
   built=1
   echo "==> [release] ctest without the database tests"
   if ctest --test-dir build --output-on-failure -j "$jobs" -E "$database_tests" -LE lint; then
@@ -183,9 +185,9 @@ else
   # -O1 -g1: line tables are enough for the sanitizers' stack traces, and
   # both compile and run markedly faster than -O0 -g.
   if build_tree asan+ubsan build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-    -DDBMIG_WERROR=ON -DDBMIG_SANITIZE=ON -DDBMIG_ENGINE_SHARDS="$asan_shards"; then
+    -DDBMIG_WERROR=ON -DDBMIG_SANITIZE=ON -DDBMIG_TEST_SHARDS="$asan_shards"; then
     echo "==> [asan+ubsan] ctest"
-    if ctest --test-dir build-asan --output-on-failure -j "$((asan_shards + 1))" -LE lint; then
+    if ctest --test-dir build-asan --output-on-failure -j "$((2 * asan_shards - 1))" -LE lint; then
       stage_end asan+ubsan "$started" passed
     else
       stage_end asan+ubsan "$started" FAILED

@@ -84,7 +84,7 @@ bool DbError::is_retryable() const noexcept {
 }
 
 std::string connection_hint(std::string_view sqlstate, std::string_view message, bool defaults) {
-  const std::string cause = cause_hint(sqlstate, message);
+  std::string cause = cause_hint(sqlstate, message);
   const bool connecting =
       mentions(message, "connection to server") || mentions(message, "could not translate");
   if (!defaults || !connecting) return cause;

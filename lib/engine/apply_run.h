@@ -105,7 +105,7 @@ class ApplyRun {
   std::vector<db::Result> run_in_transaction(const std::string& script);
   void check_proofs(const StepContext& current, std::span<const db::Result> proofs);
   void try_transaction(const StepContext& current, steady_clock::time_point start);
-  void commit_in_one_message(const StepContext& current, const TransactionScript& script,
+  void commit_in_one_message(const StepContext& current, const TransactionScript& transaction,
                              steady_clock::time_point start);
   void send_in_pieces(const PlannedStep& step, std::string message);
   std::string failure_marker(std::string_view what) const;
@@ -135,7 +135,7 @@ class ApplyRun {
   StatementMode mode_of(const PlannedStep& step, std::size_t index) const;
   void run_statement(const StepContext& current, std::size_t index);
   void reset_session();
-  void wait_for_proofs(const StepContext& current, std::vector<sql::Change> changes,
+  void wait_for_proofs(const StepContext& current, std::vector<sql::Change> pending,
                        const std::string& since);
   bool proof_holds(const PlannedStep& step, const sql::Change& change);
   void check_change_progress(const StepContext& current, const sql::Change& change,

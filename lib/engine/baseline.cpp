@@ -202,9 +202,10 @@ std::size_t recorded_prefix(const migration::Plan& plan, const migration::Import
   }
   for (const std::string& version : history.applied) {
     if (!known.contains(version)) {
-      refuse("the " + format + " history records version " + version +
-                 ", which the directory's \"imported_from\" map does not contain",
-             "import the tree the database was migrated from, or baseline with --to");
+      std::string message = "the " + format + " history records version ";
+      message += version;
+      message += ", which the directory's \"imported_from\" map does not contain";
+      refuse(message, "import the tree the database was migrated from, or baseline with --to");
     }
   }
   std::size_t count = 0;

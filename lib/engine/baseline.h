@@ -33,7 +33,7 @@ struct BaselineOptions {
 // version are skipped as `verify` skips them. Otherwise records every step
 // of those versions `verified` and the last as the current version, in one
 // fenced write under the lease, and lists the versions recorded unproved.
-ExitCode baseline(const migration::Plan& plan, const ConnectionSettings& connection,
+ExitCode baseline(const migration::Plan& plan, const ConnectionSettings& settings,
                   const BaselineOptions& options, Reporter& reporter);
 
 }  // namespace dbmig::engine

@@ -16,17 +16,17 @@ bool is_result_event(std::string_view type) { return type == "done" || type == "
 Reporter::Reporter(OutputOptions options, std::ostream& out, std::ostream& err)
     : options_(options), out_(out), err_(err) {}
 
-void Reporter::write_json_line(nlohmann::json object) {
+void Reporter::write_json_line(const nlohmann::json& object) {
   out_ << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   out_.flush();
 }
 
-void Reporter::event(std::string_view type, nlohmann::json fields, std::string_view text) {
+void Reporter::event(std::string_view type, const nlohmann::json& fields, std::string_view text) {
   std::lock_guard lock(mutex_);
   if (options_.format == OutputFormat::json) {
     nlohmann::json object = {{"event", type}, {"time", utc_timestamp()}};
     if (fields.is_object()) object.update(fields);
-    write_json_line(std::move(object));
+    write_json_line(object);
     return;
   }
   if (options_.quiet && !is_result_event(type)) return;
@@ -38,9 +38,9 @@ void Reporter::event(std::string_view type, nlohmann::json fields, std::string_v
   out_.flush();
 }
 
-void Reporter::notice(std::string_view type, nlohmann::json fields, std::string_view text) {
+void Reporter::notice(std::string_view type, const nlohmann::json& fields, std::string_view text) {
   if (options_.format == OutputFormat::json) {
-    event(type, std::move(fields), text);
+    event(type, fields, text);
     return;
   }
   std::lock_guard lock(mutex_);
@@ -61,7 +61,7 @@ void Reporter::debug(std::string_view text) {
   }
 }
 
-void Reporter::progress(nlohmann::json fields, std::string_view text) {
+void Reporter::progress(const nlohmann::json& fields, std::string_view text) {
   std::lock_guard lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
   const bool due = last_progress_ == std::chrono::steady_clock::time_point{} ||
@@ -71,7 +71,7 @@ void Reporter::progress(nlohmann::json fields, std::string_view text) {
     last_progress_ = now;
     nlohmann::json object = {{"event", "progress"}, {"time", utc_timestamp()}};
     if (fields.is_object()) object.update(fields);
-    write_json_line(std::move(object));
+    write_json_line(object);
     return;
   }
   if (options_.quiet) return;
@@ -110,7 +110,7 @@ void Reporter::diagnostic(const Diagnostic& diagnostic) {
         {"message", diagnostic.message},
         {"hint", diagnostic.hint},
         {"rule", diagnostic.rule.empty() ? nlohmann::json() : nlohmann::json(diagnostic.rule)}};
-    write_json_line(std::move(object));
+    write_json_line(object);
     return;
   }
   if (live_line_open_) {

@@ -38,11 +38,11 @@ class Reporter {
   // An event of `type` ("step", "version", "plan", ...). JSON: one line
   // {"event": type, "time": ISO-8601 UTC, ...fields}. Text: `text` on stdout
   // unless quiet; the result events ("plan", "done") also when quiet.
-  void event(std::string_view type, nlohmann::json fields, std::string_view text);
+  void event(std::string_view type, const nlohmann::json& fields, std::string_view text);
 
   // An event the operator should see even under --quiet, as a warning is
   // (a step waiting for a lock): JSON as event(); text: `text` on stderr.
-  void notice(std::string_view type, nlohmann::json fields, std::string_view text);
+  void notice(std::string_view type, const nlohmann::json& fields, std::string_view text);
 
   // A debug line: text mode with --verbose only; JSON: event "debug".
   void debug(std::string_view text);
@@ -50,7 +50,7 @@ class Reporter {
   // Progress of a wait. JSON: event "progress" (rate-limited to the interval).
   // Text on a terminal: rewrites one live line; otherwise prints a line at
   // most once per progress_interval. end_progress() finishes a live line.
-  void progress(nlohmann::json fields, std::string_view text);
+  void progress(const nlohmann::json& fields, std::string_view text);
   void end_progress();
 
   // A warning or error diagnostic: text to stderr; JSON: event "diagnostic".
@@ -61,7 +61,7 @@ class Reporter {
   void result(const nlohmann::json& document, std::string_view text);
 
  private:
-  void write_json_line(nlohmann::json object);
+  void write_json_line(const nlohmann::json& object);
   OutputOptions options_;
   std::ostream& out_;
   std::ostream& err_;

@@ -112,7 +112,7 @@ std::optional<std::string> drop_index_by_oid(db::Connection& connection,
                                              const std::string& index_oid) {
   const std::string eq = sql::pg_operator("=");
   const std::string by_oid = " WHERE c.oid" + eq + "CAST($1 AS pg_catalog.oid)";
-  const auto name = connection.query_value(
+  auto name = connection.query_value(
       "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' "
       "OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) FROM pg_catalog.pg_class c JOIN "
       "pg_catalog.pg_namespace n ON n.oid" +

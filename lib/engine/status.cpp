@@ -66,6 +66,7 @@ std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
       " JOIN pg_namespace tn ON tn.oid = t.relnamespace"
       " WHERE NOT i.indisvalid ORDER BY 1, 2");
   std::vector<InvalidIndex> indexes;
+  indexes.reserve(static_cast<std::size_t>(result.rows()));
   for (int row = 0; row < result.rows(); ++row) {
     indexes.push_back({.schema = std::string(result.get(row, 0)),
                        .index = std::string(result.get(row, 1)),

@@ -70,7 +70,7 @@ void SlowStepWatch::look(const WatchedStep& step, milliseconds elapsed) {
     fields["relation"] = wait.relation.empty() ? nlohmann::json() : nlohmann::json(wait.relation);
     fields["holders"] = holders_json(wait.holders);
     reporter_.notice(
-        "lock_wait", std::move(fields),
+        "lock_wait", fields,
         label + ": running " + format_duration(elapsed) + ", " + describe_lock_wait(wait));
     last_report_ = now;
     return;
@@ -82,7 +82,7 @@ void SlowStepWatch::look(const WatchedStep& step, milliseconds elapsed) {
   if (!activity.wait_event_type.empty()) {
     text += " (waiting on " + activity.wait_event_type + ":" + activity.wait_event + ")";
   }
-  reporter_.event("step_running", std::move(fields), text);
+  reporter_.event("step_running", fields, text);
   last_report_ = now;
 }
 

@@ -192,7 +192,7 @@ std::optional<std::string> renamed_to(db::Connection& connection, const sql::Cha
                                       const sql::ObjectOids& oids) {
   const bool constraint = change.kind == sql::ChangeKind::add_constraint ||
                           change.kind == sql::ChangeKind::validate_constraint;
-  const auto name = connection.query_value(
+  auto name = connection.query_value(
       constraint ? "SELECT conname::pg_catalog.text FROM pg_catalog.pg_constraint "
                    "WHERE oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid"
                  : "SELECT relname::pg_catalog.text FROM pg_catalog.pg_class "

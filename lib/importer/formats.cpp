@@ -58,7 +58,7 @@ std::string digit_prefix(std::string_view name) {
 }
 
 // "0042" -> "42": how a tool storing versions as integers records them.
-std::string without_leading_zeros(std::string digits) {
+std::string without_leading_zeros(const std::string& digits) {
   const std::size_t first = digits.find_first_not_of('0');
   return first == std::string::npos ? "0" : digits.substr(first);
 }

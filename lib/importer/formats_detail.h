@@ -37,7 +37,7 @@ using Diagnostics = std::vector<Diagnostic>;
 // The digits before the first '_' of `name`, or "" when it does not start so.
 [[nodiscard]] std::string digit_prefix(std::string_view name);
 // "0042" -> "42" ("000" -> "0"): how a tool storing versions as integers records them.
-[[nodiscard]] std::string without_leading_zeros(std::string digits);
+[[nodiscard]] std::string without_leading_zeros(const std::string& digits);
 // Compares decimal digit strings as numbers (any length).
 [[nodiscard]] bool numerically_less(const std::string& a, const std::string& b);
 // `key = value` lines of a TOML or Java-properties file (the only shape

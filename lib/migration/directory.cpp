@@ -351,10 +351,12 @@ void check_imported_from(const MigrationDir& dir, const SettingsReader& settings
   for (const auto& [tool_version, directory] : dir.settings.imported_from->versions) {
     if (!std::any_of(dir.versions.begin(), dir.versions.end(),
                      [&](const Version& v) { return v.name == directory; })) {
-      out.push_back(settings.at_value(
-          "imported_from", directory, 0,
-          "\"imported_from\" maps " + tool_version + " to unknown version \"" + directory + "\"",
-          "give the directory name of an existing version"));
+      std::string message = "\"imported_from\" maps " + tool_version;
+      message += " to unknown version \"";
+      message += directory;
+      message += "\"";
+      out.push_back(settings.at_value("imported_from", directory, 0, message,
+                                      "give the directory name of an existing version"));
     } else if (!seen.insert(directory).second) {
       out.push_back(
           settings.at_value("imported_from", directory, 1,
