@@ -108,9 +108,12 @@ std::string repeated(std::string_view unit, std::size_t times) {
   return text;
 }
 
-TEST(OperatorRuns, NestingDepth200000IsReadInWellUnderASecond) {
+// The bounds below are ten times what a loaded machine needs (0.08 s here)
+// and a tenth of what the quadratic scanner took (over 120 s): they catch
+// the quadratic case without failing on a busy CI machine.
+TEST(OperatorRuns, NestingDepth200000IsReadInSeconds) {
   const std::string text = repeated("/*", 200'000) + repeated("*/", 200'000) + "\nSELECT 1;\n";
-  EXPECT_LT(seconds_to_split(text), 1.0);
+  EXPECT_LT(seconds_to_split(text), 10.0);
 }
 
 TEST(OperatorRuns, OperatorAndCommentRunsCostTimeLinearInTheirLength) {
@@ -139,7 +142,7 @@ TEST(OperatorRuns, GrammarCheckOfAStatementHoldingADeepCommentStaysLinear) {
       "SELECT 1 " + repeated("/*", 200'000) + repeated("*/", 200'000) + " + 1;\n";
   const auto start = std::chrono::steady_clock::now();
   const auto step = analyze_step(text, {Dialect::postgres});
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
   ASSERT_TRUE(step.has_value());
   EXPECT_TRUE(step->findings.empty());
 
