@@ -116,7 +116,7 @@ TEST(OperatorRuns, NestingDepth200000IsReadInSeconds) {
   EXPECT_LT(seconds_to_split(text), 10.0);
 }
 
-TEST(OperatorRuns, OperatorAndCommentRunsCostTimeLinearInTheirLength) {
+TEST(OperatorRuns, LongOperatorAndCommentRunsAreReadInSeconds) {
   // The long input must be read in seconds: the quadratic scanner needed
   // minutes for runs this long. (A ratio of two timings, 8x allowed for 4x
   // the input, failed under ASan with five tests running beside it: 14x.)
