@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdlib>
@@ -184,6 +185,18 @@ Parameters connect_parameters(const ConnectOptions& options, int server_version)
   return parameters;
 }
 
+// The settings a server of `version` gets beyond those every version has.
+std::vector<std::string> settings_missing(const ConnectOptions& options, int version) {
+  const std::vector<std::string> everywhere = options.startup_settings(0);
+  std::vector<std::string> missing;
+  for (const std::string& setting : options.startup_settings(version)) {
+    if (std::find(everywhere.begin(), everywhere.end(), setting) == everywhere.end()) {
+      missing.push_back(setting);
+    }
+  }
+  return missing;
+}
+
 // Whether `options` asks for a setting that only some server versions have.
 bool depends_on_version(const ConnectOptions& options) {
   return options.never_idle_out || options.no_transaction_timeout;
@@ -296,6 +309,7 @@ ConnectOptions state_session(std::string conninfo, std::chrono::milliseconds lea
   options.statement_timeout = at_least(lease_ttl * 2 / 3);
   options.never_idle_out = true;
   options.no_transaction_timeout = true;
+  options.keeps_session_settings = true;
   return options;
 }
 
@@ -333,7 +347,9 @@ Connection Connection::connect(const ConnectOptions& options, int server_version
 
 // A first connection to a conninfo whose server version is not known yet
 // carries only the settings every version has; when its version has more of
-// those asked for, a second connection carries them.
+// those asked for, they are set for the session on that same connection if
+// nothing on it runs RESET ALL (keeps_session_settings), else a second
+// connection carries them as startup options.
 Connection Connection::open(const ConnectOptions& options) {
   if (!depends_on_version(options)) return connect(options, 0);
   KnownVersions& versions = known_versions();
@@ -348,8 +364,33 @@ Connection Connection::open(const ConnectOptions& options) {
   Connection first = connect(options, 0);
   const int version = first.server_version();
   versions.remember(options.conninfo, version);
-  if (options.startup_settings(version) == options.startup_settings(0)) return first;
+  const std::vector<std::string> missing = settings_missing(options, version);
+  if (missing.empty()) return first;
+  if (options.keeps_session_settings && first.set_for_session(missing)) return first;
   return connect(options, version);
+}
+
+// One statement, extended protocol: set_config(name, value, false) for each
+// `name=value`. False when the session ended meanwhile (a role's very short
+// idle_session_timeout can end it before the statement arrives).
+bool Connection::set_for_session(const std::vector<std::string>& settings) {
+  std::string sql = "SELECT ";
+  std::vector<std::optional<std::string>> params;
+  for (const std::string& setting : settings) {
+    const std::size_t equals = setting.find('=');
+    if (params.size() > 0) sql += ", ";
+    sql += "pg_catalog.set_config($" + std::to_string(params.size() + 1) + ", $" +
+           std::to_string(params.size() + 2) + ", false)";
+    params.emplace_back(setting.substr(0, equals));
+    params.emplace_back(setting.substr(equals + 1));
+  }
+  try {
+    (void)exec_params(sql, params);
+    return true;
+  } catch (const DbError& error) {
+    if (error.connection_lost()) return false;
+    throw;
+  }
 }
 
 Result Connection::check(pg_conn* conn, pg_result* result, std::string_view statement) {

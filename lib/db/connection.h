@@ -65,7 +65,8 @@ class Result {
 // (idle_session_timeout: PostgreSQL 14, transaction_timeout: 17) are sent
 // only to a server that has them: open() learns the server's version from a
 // first connection to `conninfo` (remembered for the process) and, when the
-// version calls for such settings, connects again with them.
+// version calls for such settings, sets them on that connection
+// (keeps_session_settings) or connects again with them.
 struct ConnectOptions {
   // A postgres:// URL or key=value conninfo; "" means libpq's own PG* defaults.
   std::string conninfo;
@@ -84,6 +85,10 @@ struct ConnectOptions {
   bool never_idle_out = false;
   // transaction_timeout=0 (PostgreSQL >= 17).
   bool no_transaction_timeout = false;
+  // Nothing on this connection runs RESET ALL (dbmig's own SQL only): the
+  // first connection to a server whose version is not known yet may get the
+  // version-dependent settings with set_config instead of a reconnect.
+  bool keeps_session_settings = false;
   std::chrono::seconds connect_timeout{10};  // libpq connect_timeout
   bool keepalives = true;                    // TCP keepalives (idle 10s, interval 5s, count 3)
 
@@ -175,6 +180,9 @@ class Connection {
   Connection() = default;
   // One PQconnectdbParams with the settings for a server of `server_version`.
   static Connection connect(const ConnectOptions& options, int server_version);
+  // Sets each `name=value` for the session in one statement; false when the
+  // session ended before it ran.
+  bool set_for_session(const std::vector<std::string>& settings);
   // The one place a single-statement result is judged: a Result, or DbError
   // thrown (the PGresult freed, a pending COPY ended, the connection drained).
   static Result check(pg_conn* conn, pg_result* result, std::string_view statement);

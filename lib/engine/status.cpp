@@ -55,11 +55,12 @@ void find_pending(const migration::Plan& plan, StatusFindings& findings) {
   }
 }
 
+// Two statements: the INVALID indexes, then, only when there are any,
+// which of them a build is working on. The progress view in the first
+// query made it cost 14.5 ms to plan on a fresh backend (BENCHMARKS.md).
 std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
   const db::Result result = connection.exec(
-      "SELECT n.nspname, c.relname, tn.nspname, t.relname, c.relkind = 'I',"
-      " EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = c.oid),"
-      " c.oid FROM pg_index i"
+      "SELECT n.nspname, c.relname, tn.nspname, t.relname, c.relkind = 'I', c.oid FROM pg_index i"
       " JOIN pg_class c ON c.oid = i.indexrelid"
       " JOIN pg_namespace n ON n.oid = c.relnamespace"
       " JOIN pg_class t ON t.oid = i.indrelid"
@@ -73,8 +74,16 @@ std::vector<InvalidIndex> read_invalid_indexes(db::Connection& connection) {
                        .table_schema = std::string(result.get(row, 2)),
                        .table = std::string(result.get(row, 3)),
                        .partitioned = result.get(row, 4) == "t",
-                       .being_built = result.get(row, 5) == "t",
-                       .oid = std::string(result.get(row, 6))});
+                       .oid = std::string(result.get(row, 5))});
+  }
+  if (indexes.empty()) return indexes;
+  const db::Result building =
+      connection.exec("SELECT index_relid FROM pg_stat_progress_create_index");
+  for (int row = 0; row < building.rows(); ++row) {
+    const std::string_view oid = building.get(row, 0);
+    for (InvalidIndex& index : indexes) {
+      if (index.oid == oid) index.being_built = true;
+    }
   }
   return indexes;
 }

@@ -58,16 +58,32 @@ void expect_settings(Connection& connection, const std::vector<Expected>& rows) 
   }
 }
 
-TEST_F(SessionTest, StateSessionOverridesTheRolesSettingsEvenAfterResetAll) {
-  const std::string role_conninfo = hostile_role();
-  Connection connection = Connection::open(state_session(role_conninfo, 15000ms));
+std::vector<Expected> state_session_settings(int server_major) {
   std::vector<Expected> rows = {
       {"search_path", "pg_catalog,pg_temp"}, {"lock_timeout", "5s"},
       {"statement_timeout", "10s"},          {"idle_in_transaction_session_timeout", "10s"},
       {"client_encoding", "UTF8"},           {"standard_conforming_strings", "on"},
   };
-  if (server_major() >= 14) rows.push_back({"idle_session_timeout", "0"});
-  if (server_major() >= 17) rows.push_back({"transaction_timeout", "0"});
+  if (server_major >= 14) rows.push_back({"idle_session_timeout", "0"});
+  if (server_major >= 17) rows.push_back({"transaction_timeout", "0"});
+  return rows;
+}
+
+// The first connection to a conninfo (server version not known yet) gets the
+// version-dependent settings with set_config on the same connection, or,
+// when the role's 1 ms idle_session_timeout ends it first, from a second
+// connection: either way the session shows dbmig's settings.
+TEST_F(SessionTest, AFirstStateSessionOverridesTheRolesSettings) {
+  const std::string role_conninfo = hostile_role();
+  Connection connection = Connection::open(state_session(role_conninfo, 15000ms));
+  expect_settings(connection, state_session_settings(server_major()));
+}
+
+TEST_F(SessionTest, StateSessionOverridesTheRolesSettingsEvenAfterResetAll) {
+  const std::string role_conninfo = hostile_role();
+  (void)Connection::open(state_session(role_conninfo, 15000ms));  // the version is now known
+  Connection connection = Connection::open(state_session(role_conninfo, 15000ms));
+  const std::vector<Expected> rows = state_session_settings(server_major());
   expect_settings(connection, rows);
   connection.exec("RESET ALL");
   expect_settings(connection, rows);
