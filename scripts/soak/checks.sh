@@ -133,6 +133,21 @@ SELECT class, problem, format('%s%s/%s recorded done, seen before the final appl
 FROM ($(problems_sql)) p WHERE problem IS NOT NULL"
 }
 
+# left_by_killed_runner: an SQL condition on dbmig.state, true when the lease
+# is held by a runner this round killed with -9 and nobody renewed it since:
+# it expires by itself within one TTL of the kill. A runner killed after its
+# last commit (a script the server finishes after the client died) leaves
+# nothing pending, so the final apply, a no-op, does not touch the lease.
+left_by_killed_runner() {
+  if ((${#killed_pids[@]} == 0)); then
+    echo "false"
+    return
+  fi
+  local pids
+  pids="$(IFS='|'; echo "${killed_pids[*]}")"
+  echo "(lease_owner ~ ':($pids):' AND lease_expires_at <= pg_catalog.now() + interval '${lease_ttl_s} seconds')"
+}
+
 # check_final DB TARGET_VORD: after the final apply, the database is exactly
 # the history up to the target version, every effect once and in order.
 check_final() {
@@ -154,7 +169,7 @@ SELECT 'state', format('recorded version is %s, not %s', coalesce(version, 'none
   FROM dbmig.state WHERE version IS DISTINCT FROM '$target'
 UNION ALL
 SELECT 'lease-held', format('lease still held by %s (expires %s)', lease_owner, lease_expires_at), ''
-  FROM dbmig.state WHERE lease_owner IS NOT NULL
+  FROM dbmig.state WHERE lease_owner IS NOT NULL AND NOT $(left_by_killed_runner)
 UNION ALL
 SELECT 'state', format('step %s/%s is not recorded', w.version, w.step), '' FROM want_steps w
   WHERE NOT EXISTS (SELECT 1 FROM dbmig.steps s WHERE s.version = w.version AND s.step = w.step)

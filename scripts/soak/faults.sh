@@ -9,6 +9,7 @@ declare -A fault_missed=()  # kind -> faults whose trigger point never came
 repairs_after_crash=0       # final applies that needed --repair after a server crash
 lease_lost_notes=0          # runners that lost their lease without being faulted
 round_times=()
+killed_pids=()              # runners this round killed with -9
 
 # --- runners -----------------------------------------------------------------
 
@@ -215,7 +216,10 @@ run_phase() {
       victim="${VICTIM-}"
       [[ "$kind" == restart ]] && victim=""
       case "$kind" in
-        kill9) kill_hard "$victim" ;;
+        kill9)
+          kill_hard "$victim"
+          killed_pids+=("$victim")
+          ;;
         sigint) signal INT "$victim" ;;
         restart)
           crashed=1
@@ -329,6 +333,7 @@ run_round() {
   round_lines=()
   runner_seq=0
   crashed=0
+  killed_pids=()
   final_note=""
   phase_labels=()
   declare -gA runner_log=()
