@@ -378,7 +378,7 @@ bool Connection::set_for_session(const std::vector<std::string>& settings) {
   std::vector<std::optional<std::string>> params;
   for (const std::string& setting : settings) {
     const std::size_t equals = setting.find('=');
-    if (params.size() > 0) sql += ", ";
+    if (!params.empty()) sql += ", ";
     sql += "pg_catalog.set_config($" + std::to_string(params.size() + 1) + ", $" +
            std::to_string(params.size() + 2) + ", false)";
     params.emplace_back(setting.substr(0, equals));
