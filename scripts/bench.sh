@@ -49,6 +49,12 @@ gen="$repo/scripts/bench/gen_history.py"
 work="$(mktemp -d /tmp/dbmig-bench.XXXXXX)"
 chmod 755 "$work"
 cleanup() {
+  local rc=$?
+  # A failure late in the run must not lose the figures measured before it.
+  if ((rc != 0)) && [[ -s "${samples:-}" ]]; then
+    echo "bench: failed (exit $rc); the samples measured so far (label wall_ms rss_kib cpu_ms):" >&2
+    cat "$samples" >&2
+  fi
   "$repo/scripts/pg-local.sh" stop "$work/pg" >/dev/null 2>&1 || true
   if [[ "$keep" == true ]]; then echo "bench: kept $work" >&2; else rm -rf "$work"; fi
 }

@@ -105,7 +105,7 @@ direct() {
 
 resume() {
   prepare
-  "$dbmig" --dir "$dir" --db "$db_url" --json apply --lease-ttl 1s >"$work/first.json" 2>&1 &
+  "$dbmig" --dir "$dir" --db "$db_url" --json apply --lease-ttl 3s >"$work/first.json" 2>&1 &
   local first_pid=$!
   wait_for_old_snapshots
   kill -9 "$first_pid"
