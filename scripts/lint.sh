@@ -64,13 +64,13 @@ fi
 tidy_db="$build_dir/tidy"
 mkdir -p "$tidy_db"
 commands="$build_dir/compile_commands.json"
-# A tree that compiles app/ as one unity source (DBMIG_UNITY_APP, the
-# default) has no entry per app/ file: a side tree of the same build type,
+# A tree that compiles app/ and lib/ in unity sources (DBMIG_UNITY, the
+# default) has no entry per file: a side tree of the same build type,
 # configured only (nothing is built), gives them.
 if ! grep -q '"file": *"[^"]*/app/main\.cpp"' "$commands"; then
   build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")"
   cmake -S . -B "$tidy_db/tree" -DCMAKE_BUILD_TYPE="${build_type:-Release}" -DDBMIG_WERROR=ON \
-    -DDBMIG_UNITY_APP=OFF -DDBMIG_BUILD_TESTS=OFF >/dev/null
+    -DDBMIG_UNITY=OFF -DDBMIG_BUILD_TESTS=OFF >/dev/null
   commands="$tidy_db/tree/compile_commands.json"
 fi
 sed -e 's/-std=c++23/-std=c++2b/g' -e 's/-Winvalid-pch//g' -e 's/-Wno-restrict//g' \

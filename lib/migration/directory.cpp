@@ -42,7 +42,6 @@ using detail::error_at;
 using detail::SettingsReader;
 
 constexpr std::string_view kDangerSuffix = "-danger-non-transactional";
-constexpr std::string_view kVerifySuffix = ".verify.sql";
 constexpr std::string_view kSqlSuffix = ".sql";
 constexpr std::string_view kStepNamesHint =
     "step files are up.sql or up1.sql..upK.sql (leading zeros allowed), optionally "

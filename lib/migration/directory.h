@@ -10,12 +10,18 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diagnostic.h"
 #include "sql/dialect.h"
 
 namespace dbmig::migration {
+
+// The names the layout gives meaning to: the directory's settings file, and
+// the suffix of a step's verify file (<stem>.verify.sql beside <stem>.sql).
+inline constexpr std::string_view kSettingsFile = "dbmig.json";
+inline constexpr std::string_view kVerifySuffix = ".verify.sql";
 
 // "imported_from": written by `dbmig import` (docs/import.md): the tool the
 // tree came from and, for `baseline --from-tool`, each of its versions'

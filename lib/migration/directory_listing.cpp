@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "core/text.h"
+#include "migration/directory.h"
 
 namespace dbmig::migration::detail {
 namespace {
@@ -24,7 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using Diagnostics = std::vector<Diagnostic>;
 
-constexpr std::string_view kSettingsFile = "dbmig.json";
 constexpr std::string_view kSqlSuffix = ".sql";
 
 bool is_hidden(std::string_view name) { return !name.empty() && name.front() == '.'; }

@@ -17,8 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kSettingsFile = "dbmig.json";
-
 }  // namespace
 
 using Diagnostics = std::vector<Diagnostic>;

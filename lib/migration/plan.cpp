@@ -19,8 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 using Diagnostics = std::vector<Diagnostic>;
 
-constexpr std::string_view kVerifySuffix = ".verify.sql";
-
 Diagnostic diagnostic_at(const fs::path& file, std::string_view text, std::size_t offset,
                          Severity severity, std::string message, std::string hint) {
   Diagnostic d;
