@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "support/apply_harness.h"
+#include "support/dbmig_process_test.h"
 #include "support/file_tree.h"
 #include "support/pg_server.h"
 #include "support/process.h"
@@ -23,51 +24,17 @@ using test::ProcessOptions;
 using test::ProcessResult;
 using test::query_value;
 
-class ApplyProcessTest : public test::DatabaseTest {
+class ApplyProcessTest : public test::DbmigProcessTest {
  protected:
   void SetUp() override {
-    test::DatabaseTest::SetUp();
+    test::DbmigProcessTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     const ProcessResult help = test::run_process(options({"apply", "--help"}), 30s);
     if (help.out.find("--lease-ttl") == std::string::npos) {
       if (test::running_in_ci()) FAIL() << "dbmig apply --help: " << help.describe();
       GTEST_SKIP() << "this build's dbmig has no apply command yet";
     }
-    observer_ = test::connect_to(conninfo());
   }
-
-  // Writes the tree and its verify files (dbmig generate-verify).
-  void write_tree(const std::vector<FileRow>& rows) {
-    for (const FileRow& row : rows) tree_.write(row.path, row.content);
-    const ProcessResult generated = test::run_process(options({"generate-verify"}), 60s);
-    ASSERT_EQ(generated.exit_code, 0) << generated.describe();
-  }
-
-  ProcessOptions options(std::vector<std::string> arguments) const {
-    return test::dbmig_command(tree_.root(), std::move(arguments));
-  }
-
-  // dbmig apply --db <this test's database> with the shortest lease TTL allowed (3 s).
-  ProcessOptions apply_options(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> arguments{"apply", "--db", conninfo(), "--lease-ttl", "3s"};
-    arguments.insert(arguments.end(), extra.begin(), extra.end());
-    return options(std::move(arguments));
-  }
-
-  std::string value(const std::string& sql) { return query_value(*observer_, sql); }
-
-  // Polls `sql` until it returns "t" (true) or 20 s pass.
-  bool eventually(const std::string& sql) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (value(sql) == "t") return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-
-  test::TempTree tree_;
-  std::unique_ptr<db::Connection> observer_;
 };
 
 TEST_F(ApplyProcessTest, KilledDuringATransactionalStepTheNextApplyAppliesItOnce) {

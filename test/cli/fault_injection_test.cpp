@@ -48,9 +48,7 @@ class FaultInjectionTest : public ::testing::Test {
 
   // Writes the tree and its verify files (dbmig generate-verify).
   void write_tree(const std::vector<FileRow>& rows) {
-    for (const FileRow& row : rows) tree_.write(row.path, row.content);
-    const ProcessResult generated = test::run_process(dbmig({"generate-verify"}), kRunBound);
-    ASSERT_EQ(generated.exit_code, 0) << generated.describe();
+    test::write_tree_with_verify_files(tree_, rows, kRunBound);
   }
 
   ProcessOptions dbmig(std::vector<std::string> arguments) const {
@@ -58,11 +56,9 @@ class FaultInjectionTest : public ::testing::Test {
   }
 
   // dbmig apply --db <conninfo> with a 3 s lease TTL (the shortest allowed).
-  ProcessOptions apply(std::vector<std::string> extra = {}, std::string conninfo = "") const {
-    if (conninfo.empty()) conninfo = conninfo_;
-    std::vector<std::string> arguments{"apply", "--db", conninfo, "--lease-ttl", "3s"};
-    arguments.insert(arguments.end(), extra.begin(), extra.end());
-    return dbmig(std::move(arguments));
+  ProcessOptions apply(const std::vector<std::string>& extra = {},
+                       std::string conninfo = "") const {
+    return test::apply_command(tree_.root(), conninfo.empty() ? conninfo_ : conninfo, extra);
   }
 
   // The first column of the first row of `sql`, on a fresh connection (the
@@ -74,16 +70,15 @@ class FaultInjectionTest : public ::testing::Test {
 
   // Polls `sql` until it returns "t" or 30 s pass.
   bool eventually(const std::string& sql) const {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      try {
-        if (value(sql) == "t") return true;
-      } catch (const std::exception&) {
-        // the server may be starting; poll again
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
+    return test::eventually(
+        [&] {
+          try {
+            return value(sql) == "t";
+          } catch (const std::exception&) {
+            return false;  // the server may be starting; poll again
+          }
+        },
+        30s, 50ms);
   }
 
   // True once dbmig's step connection runs a statement containing `text`.

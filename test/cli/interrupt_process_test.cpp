@@ -10,6 +10,7 @@
 
 #include "support/apply_harness.h"
 #include "support/cli_run.h"
+#include "support/dbmig_process_test.h"
 #include "support/file_tree.h"
 #include "support/json_schema.h"
 #include "support/pg_server.h"
@@ -31,41 +32,8 @@ const std::vector<FileRow> kIndexTree = {
     {"0002-i/up.sql", "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n"},
 };
 
-class InterruptProcessTest : public test::DatabaseTest {
+class InterruptProcessTest : public test::DbmigProcessTest {
  protected:
-  void SetUp() override {
-    test::DatabaseTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    observer_ = test::connect_to(conninfo());
-  }
-
-  void write_tree(const std::vector<FileRow>& rows) {
-    for (const FileRow& row : rows) tree_.write(row.path, row.content);
-    const ProcessResult generated = test::run_process(options({"generate-verify"}), 60s);
-    ASSERT_EQ(generated.exit_code, 0) << generated.describe();
-  }
-
-  ProcessOptions options(std::vector<std::string> arguments) const {
-    return test::dbmig_command(tree_.root(), std::move(arguments));
-  }
-
-  ProcessOptions apply_options(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> arguments{"apply", "--db", conninfo(), "--lease-ttl", "3s"};
-    arguments.insert(arguments.end(), extra.begin(), extra.end());
-    return options(std::move(arguments));
-  }
-
-  std::string value(const std::string& sql) { return query_value(*observer_, sql); }
-
-  bool eventually(const std::string& sql) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (value(sql) == "t") return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-
   // Applies 0001-t, then starts `apply` while `holder` holds a snapshot, so
   // that the build of t_x_idx sits in "waiting for old snapshots" (its
   // INVALID index already in the catalog), and interrupts it with SIGINT.
@@ -83,9 +51,6 @@ class InterruptProcessTest : public test::DatabaseTest {
     victim.kill(SIGINT);
     return victim.wait(20s);
   }
-
-  test::TempTree tree_;
-  std::unique_ptr<db::Connection> observer_;
 };
 
 TEST_F(InterruptProcessTest,

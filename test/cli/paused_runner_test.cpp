@@ -29,25 +29,15 @@ constexpr auto kRunBound = 90s;
 class PausedRunnerTest : public test::DatabaseTest {
  protected:
   void write_tree(const std::vector<FileRow>& rows) {
-    for (const FileRow& row : rows) tree_.write(row.path, row.content);
-    const ProcessResult generated =
-        test::run_process(test::dbmig_command(tree_.root(), {"generate-verify"}), kRunBound);
-    ASSERT_EQ(generated.exit_code, 0) << generated.describe();
+    test::write_tree_with_verify_files(tree_, rows, kRunBound);
   }
-  ProcessOptions apply() const {
-    return test::dbmig_command(tree_.root(), {"apply", "--db", conninfo(), "--lease-ttl", "3s"});
-  }
+  ProcessOptions apply() const { return test::apply_command(tree_.root(), conninfo()); }
   std::string value(const std::string& sql) const {
     auto connection = test::connect_to(conninfo());
     return test::query_value(*connection, sql);
   }
   bool eventually(const std::string& sql) const {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (value(sql) == "t") return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
+    return test::eventually([&] { return value(sql) == "t"; }, 30s, 50ms);
   }
   bool dbmig_runs(const std::string& text) const {
     return eventually(

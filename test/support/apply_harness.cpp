@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "db/error.h"
 #include "engine/commands.h"
 #include "engine/report.h"
@@ -94,6 +96,31 @@ ProcessOptions dbmig_command(const std::filesystem::path& dir, std::vector<std::
   process.argv.insert(process.argv.end(), {"--dir", dir.string()});
   process.unset_env = {"DATABASE_URL", "DBMIG_DIR", "PGPASSWORD", "PGSERVICE", "PGPASSFILE"};
   return process;
+}
+
+ProcessOptions apply_command(const std::filesystem::path& dir, const std::string& conninfo,
+                             const std::vector<std::string>& extra) {
+  std::vector<std::string> arguments{"apply", "--db", conninfo, "--lease-ttl", "3s"};
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  return dbmig_command(dir, std::move(arguments));
+}
+
+void write_tree_with_verify_files(TempTree& tree, const std::vector<FileRow>& rows,
+                                  std::chrono::seconds bound) {
+  for (const FileRow& row : rows) tree.write(row.path, row.content);
+  const ProcessResult generated =
+      run_process(dbmig_command(tree.root(), {"generate-verify"}), bound);
+  EXPECT_EQ(generated.exit_code, 0) << generated.describe();
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds every) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return false;
 }
 
 nlohmann::json last_line_json(const std::string& out) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -76,6 +77,22 @@ void hold_snapshot(db::Connection& connection);
 // server unset.
 [[nodiscard]] ProcessOptions dbmig_command(const std::filesystem::path& dir,
                                            std::vector<std::string> arguments);
+
+// `dbmig apply --db CONNINFO --lease-ttl 3s EXTRA...` (the shortest lease
+// TTL allowed) over `dir`, as dbmig_command.
+[[nodiscard]] ProcessOptions apply_command(const std::filesystem::path& dir,
+                                           const std::string& conninfo,
+                                           const std::vector<std::string>& extra = {});
+
+// Writes `rows` into `tree`, then its verify files (`dbmig generate-verify`,
+// within `bound`); fails the current test (gtest ADD_FAILURE) when that fails.
+void write_tree_with_verify_files(TempTree& tree, const std::vector<FileRow>& rows,
+                                  std::chrono::seconds bound);
+
+// Calls `condition` every `every` until it returns true (then true) or
+// `timeout` has passed (then false).
+[[nodiscard]] bool eventually(const std::function<bool()>& condition,
+                              std::chrono::milliseconds timeout, std::chrono::milliseconds every);
 
 // The last non-empty line of `out` parsed as JSON: the document a command
 // prints after any event lines. Throws nlohmann::json::exception when it is
